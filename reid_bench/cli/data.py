@@ -1,0 +1,27 @@
+"""``reid-bench data synth`` and ``reid-bench data check``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    data = subparsers.add_parser("data", help="render SynthPeople or check a dataset folder")
+    commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    synth = commands.add_parser("synth", help="render the SynthPeople dataset (Market-1501 layout)")
+    synth.add_argument("--out", required=True, help="output folder (must not exist, or be empty)")
+    synth.add_argument("--ids", type=int, default=300, help="identities in all, split half train / half test")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--size", default="128x64", help="image size HxW: 128x64 (default) or 256x128")
+    synth.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
+    synth.set_defaults(handler=_synth)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from reid_bench.data.synth import SynthConfig, parse_size, render_dataset
+
+    config = SynthConfig(identities=args.ids, seed=args.seed, size=parse_size(args.size))
+    summary = render_dataset(args.out, config, workers=args.workers, progress=True)
+    print(summary)
+    return 0
