@@ -1,0 +1,163 @@
+"""The pose-transfer training and test pairs as a torch Dataset (DESIGN.md, "Sample dict").
+
+Each item is one (source, target) pair of the same person from ``*pairs-{train,test}.csv``, the
+pairs PATN (Zhu et al., CVPR 2019) and the methods after it (GFLA, SAN) train and test on:
+
+- always: ``src_image``/``tgt_image`` (3, H, W) float32 in [-1, 1], ``pid`` (int: the relabelled
+  train pid for a train image, the original pid otherwise, -1 for an image outside the Re-ID
+  splits such as Market's junk), ``src_name``/``tgt_name``;
+- ``"parsing"``: ``*_parsing`` (20, H, W) float32 one-hot LIP labels;
+- ``"mask"``: ``*_mask`` (1, H, W) float32 body mask, ``parsing > 0`` where the image has a parsing
+  PNG, else PG2's mask drawn from keypoints (:func:`body_mask_from_keypoints`);
+- ``"keypoints"``: ``*_keypoints`` (18, 2) float32 (y, x), -1 = missing;
+- ``"heatmap"``: ``*_heatmap`` (18, H, W) float32 Gaussian heatmaps, sigma 6 (PG2, PATN).
+
+Only what ``needs`` asks for is loaded or computed. With ``image_size=(H, W)`` images are resized
+bilinearly, parsing by nearest neighbour, and keypoints scaled by (H / file height, W / file width)
+before heatmaps and masks are drawn at the new size. Pairs whose images lack what is needed (no
+keypoint row or all points -1, no parsing PNG, neither for a mask) are left out when the Dataset
+is built and counted in ``skipped`` (per reason in ``skipped_reasons``). A pair naming an image
+that does not exist, or a corrupt file, raises :class:`~reid_bench.errors.ReidBenchError`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from reid_bench.data.formats import read_pairs_csv
+from reid_bench.data.market import ReidDataset
+from reid_bench.data.pose_maps import (
+    body_mask_from_keypoints,
+    keypoint_heatmaps,
+    parsing_one_hot,
+    read_parsing,
+    visible,
+)
+from reid_bench.errors import ReidBenchError
+
+NEEDS = frozenset({"parsing", "mask", "keypoints", "heatmap"})
+MISSING = -1.0
+
+
+class _Image(NamedTuple):
+    name: str
+    path: Path
+    pid: int
+    keypoints: np.ndarray | None
+    parsing: Path | None
+
+
+def read_image(path: Path) -> Image.Image:
+    """The RGB image at ``path``; ReidBenchError if it cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (OSError, SyntaxError) as error:
+        raise ReidBenchError(
+            f"{path} cannot be decoded ({error}); replace or delete it (`reid-bench data check` lists such files)."
+        ) from None
+
+
+class PoseTransferPairs(Dataset):
+    """(source, target) pairs of one split, yielding DESIGN.md's sample dict (see module docstring)."""
+
+    def __init__(
+        self,
+        dataset: ReidDataset,
+        split: str = "train",
+        needs: frozenset[str] | set[str] = frozenset(),
+        image_size: tuple[int, int] | None = None,
+    ) -> None:
+        unknown = set(needs) - NEEDS
+        if unknown:
+            raise ValueError(f"unknown needs {sorted(unknown)}; choose from {sorted(NEEDS)}")
+        self.dataset = dataset
+        self.split = split
+        self.needs = frozenset(needs)
+        self.image_size = tuple(image_size) if image_size is not None else None
+        path = dataset.pairs_path(split)
+        if path is None:
+            raise ReidBenchError(f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to).")
+        self.skipped_reasons: Counter[str] = Counter()
+        self.pairs: list[tuple[_Image, _Image]] = []
+        for source, target in read_pairs_csv(path):
+            images = (self._image(source), self._image(target))
+            reason = next((r for r in map(self._lacks, images) if r), None)
+            if reason:
+                self.skipped_reasons[reason] += 1
+            else:
+                self.pairs.append(images)
+
+    @property
+    def skipped(self) -> int:
+        """How many pairs of the CSV were left out because an image lacks what ``needs`` asks for."""
+        return sum(self.skipped_reasons.values())
+
+    def _image(self, name: str) -> _Image:
+        split = self.dataset.image_split(name)
+        record = self.dataset.record(name)
+        wants_parsing = bool(self.needs & {"parsing", "mask"})
+        parsing = self.dataset.parsing_path(name) if wants_parsing else None
+        wants_keypoints = bool(self.needs & {"keypoints", "heatmap"}) or ("mask" in self.needs and parsing is None)
+        keypoints = self.dataset.keypoints(split).get(name) if wants_keypoints else None
+        if keypoints is not None and not visible(keypoints).any():
+            keypoints = None
+        pid = record.pid if record is not None else -1
+        return _Image(name, self.dataset.image_path(name), pid, keypoints, parsing)
+
+    def _lacks(self, image: _Image) -> str | None:
+        if "parsing" in self.needs and image.parsing is None:
+            return "no parsing"
+        if self.needs & {"keypoints", "heatmap"} and image.keypoints is None:
+            return "no keypoints"
+        if "mask" in self.needs and image.parsing is None and image.keypoints is None:
+            return "no parsing or keypoints for a mask"
+        return None
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict:
+        source, target = self.pairs[index]
+        item: dict = {"pid": source.pid, "src_name": source.name, "tgt_name": target.name}
+        for prefix, image in (("src", source), ("tgt", target)):
+            item.update({f"{prefix}_{key}": value for key, value in self._load(image).items()})
+        return item
+
+    def _load(self, image: _Image) -> dict[str, torch.Tensor]:
+        rgb = read_image(image.path)
+        file_size = (rgb.height, rgb.width)
+        height, width = self.image_size or file_size
+        if (height, width) != file_size:
+            rgb = rgb.resize((width, height), Image.BILINEAR)
+        pixels = np.asarray(rgb, dtype=np.float32) / 127.5 - 1.0
+        out = {"image": torch.from_numpy(pixels.transpose(2, 0, 1).copy())}
+
+        labels = None
+        if image.parsing is not None:
+            labels = read_parsing(image.parsing, file_size)
+            if (height, width) != file_size:
+                labels = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
+        keypoints = None
+        if image.keypoints is not None:
+            scale = np.array([height / file_size[0], width / file_size[1]])
+            shown = visible(image.keypoints)[:, None]
+            keypoints = np.where(shown, image.keypoints * scale, MISSING).astype(np.float32)
+
+        if "parsing" in self.needs:
+            out["parsing"] = torch.from_numpy(parsing_one_hot(labels))
+        if "mask" in self.needs:
+            mask = labels > 0 if labels is not None else body_mask_from_keypoints(keypoints, height, width)
+            out["mask"] = torch.from_numpy(mask[None].astype(np.float32))
+        if "keypoints" in self.needs:
+            out["keypoints"] = torch.from_numpy(keypoints)
+        if "heatmap" in self.needs:
+            out["heatmap"] = torch.from_numpy(keypoint_heatmaps(keypoints, height, width))
+        return out
