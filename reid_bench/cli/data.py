@@ -17,6 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
     synth.set_defaults(handler=_synth)
 
+    check = commands.add_parser("check", help="validate a dataset folder and print a summary")
+    check.add_argument("dir", metavar="DIR", help="dataset folder (Market-1501, SynthPeople or DeepFashion layout)")
+    check.set_defaults(handler=_check)
+
 
 def _synth(args: argparse.Namespace) -> int:
     from reid_bench.data.synth import SynthConfig, parse_size, render_dataset
@@ -24,4 +28,11 @@ def _synth(args: argparse.Namespace) -> int:
     config = SynthConfig(identities=args.ids, seed=args.seed, size=parse_size(args.size))
     summary = render_dataset(args.out, config, workers=args.workers, progress=True)
     print(summary)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from reid_bench.data.check import check_dataset
+
+    print(check_dataset(args.dir))
     return 0
