@@ -32,7 +32,8 @@ MARKET_TEST = [
 NO_POSE_IMAGE = "0011_c6s1_000601_01.jpg"  # its keypoint row is all -1
 NO_PARSING_IMAGE = "0005_c5s1_002301_01.jpg"  # it has no parsing PNG
 MARKET_PAIRS = {
-    "train": [(MARKET_TRAIN[0], MARKET_TRAIN[1]), (MARKET_TRAIN[2], MARKET_TRAIN[3]), (MARKET_TRAIN[4], MARKET_TRAIN[5])],
+    "train": [(MARKET_TRAIN[0], MARKET_TRAIN[1]), (MARKET_TRAIN[2], MARKET_TRAIN[3]),
+              (MARKET_TRAIN[4], MARKET_TRAIN[5])],
     "test": [(MARKET_TEST[0], MARKET_TEST[1]), (MARKET_TEST[2], MARKET_TEST[3])],
 }
 

@@ -20,7 +20,8 @@ def test_summary_of_a_good_folder(market_dir):
     assert summary.image_size == (128, 64)
     assert summary.parsing == {"bounding_box_train": (6, 6), "bounding_box_test": (5, 6), "query": (0, 2)}
     train = summary.keypoints["train"]
-    assert (train.file, train.rows, train.all_missing, train.images_without_row) == ("market-annotation-train.csv", 6, 1, 0)
+    assert train.file == "market-annotation-train.csv"
+    assert (train.rows, train.all_missing, train.images_without_row) == (6, 1, 0)
     assert summary.pairs == {"train": 3, "test": 2}
     text = str(summary)
     assert "market dataset at" in text and "128x64" in text and "bounding_box_test 5/6" in text
@@ -95,7 +96,8 @@ def spoil_keypoint_arity(root, files):
 
 
 def spoil_pairs(root, files):
-    files.write_pairs_csv(root / "market-pairs-test.csv", [files.MARKET_PAIRS["test"][0], ("0003_c2s1_002001_01.jpg", "0003_c6s1_999999_01.jpg")])
+    pairs = [files.MARKET_PAIRS["test"][0], ("0003_c2s1_002001_01.jpg", "0003_c6s1_999999_01.jpg")]
+    files.write_pairs_csv(root / "market-pairs-test.csv", pairs)
     return "market-pairs-test.csv, pair 2: '0003_c6s1_999999_01.jpg' is in none of"
 
 

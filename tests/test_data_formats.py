@@ -58,6 +58,7 @@ def test_keypoint_warts_are_parsed(tmp_path):
         (f"c.jpg: {Y}", "3 ':'-separated columns"),
         (f"c.jpg: {Y}: {X_WITH_TEXT}", "not a number"),
         (f"c.jpg: {Y}: 7", "not a list"),
+        (f"c.jpg: {Y.replace('48', 'NaN', 1)}: {X}", "not a number"),
     ],
 )
 def test_malformed_keypoint_row_names_file_and_line(tmp_path, row, problem):

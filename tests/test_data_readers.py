@@ -8,7 +8,7 @@ from reid_bench.data import ImageRecord, load_dataset
 from reid_bench.errors import ReidBenchError
 
 
-def test_market_layout(market_dir, data_files):
+def test_market_layout(market_dir):
     dataset = load_dataset(market_dir)
     assert dataset.kind == "market" and dataset.root == market_dir
     # train: original pids 2, 7, 11 relabelled 0, 1, 2 in sorted order; Thumbs.db ignored

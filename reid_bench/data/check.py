@@ -87,7 +87,9 @@ def _decode_all(dataset: ReidDataset) -> dict[str, tuple[int, int]]:
                     image.load()
                     size = (image.height, image.width)
             except (OSError, SyntaxError, ValueError) as error:
-                raise ReidBenchError(f"{path} is corrupt or truncated ({error}); replace or delete that image.") from None
+                raise ReidBenchError(
+                    f"{path} is corrupt or truncated ({error}); replace or delete that image."
+                ) from None
             if first is None:
                 first = (path, size)
             elif size != first[1]:

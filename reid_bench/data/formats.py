@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from pathlib import Path
 from typing import Iterator
@@ -62,7 +63,7 @@ def _coordinates(path: Path, number: int, column: str, text: str) -> list[int]:
             f"{where}: {column} has {count} values, expected {NUM_KEYPOINTS} "
             "(COCO-OpenPose order, -1 for a missing point); fix or delete that row."
         )
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
         raise ReidBenchError(f"{where}: {column} holds a value that is not a number; fix or delete that row.")
     return [int(round(v)) for v in values]
 

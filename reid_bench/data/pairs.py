@@ -84,7 +84,9 @@ class PoseTransferPairs(Dataset):
         self.image_size = tuple(image_size) if image_size is not None else None
         path = dataset.pairs_path(split)
         if path is None:
-            raise ReidBenchError(f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to).")
+            raise ReidBenchError(
+                f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to)."
+            )
         self.skipped_reasons: Counter[str] = Counter()
         self.pairs: list[tuple[_Image, _Image]] = []
         for source, target in read_pairs_csv(path):
