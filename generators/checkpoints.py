@@ -1,0 +1,112 @@
+"""Generator checkpoints: what they hold, how a model is rebuilt from one, and mismatch errors.
+
+A checkpoint is a ``torch.save``'d dict, written atomically (temporary file, then rename)::
+
+    format      "reid-bench-generator/1"
+    generator   registry name, e.g. "san"
+    options     every constructor option (``model.options``), enough to rebuild the architecture
+    state_dict  the generator's weights and buffers (BatchNorm statistics)
+    meta        free-form run facts: step, preset, perceptual on/off, data, versions
+
+The training loop's resumable state (``checkpoints/latest.pt``) is the same dict with more keys
+(discriminators, optimisers, schedulers, scalers, RNG states, step), so :func:`load` reads both.
+Loading reads with ``weights_only=True``: a checkpoint never runs code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from generators.base import Generator
+from reid_bench.errors import ReidBenchError
+from reid_bench.io import atomic_path
+
+FORMAT = "reid-bench-generator/1"
+
+
+def record(model: Generator, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The checkpoint dict of ``model`` (weights moved to the CPU)."""
+    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    return {
+        "format": FORMAT,
+        "generator": model.name,
+        "options": dict(model.options),
+        "state_dict": state,
+        "meta": dict(meta or {}),
+    }
+
+
+def save(path: str | os.PathLike, checkpoint: Mapping[str, Any]) -> Path:
+    """Write ``checkpoint`` (from :func:`record`, maybe with training keys) atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(dict(checkpoint), tmp)
+    return Path(path)
+
+
+def read(path: str | os.PathLike) -> dict[str, Any]:
+    """The checkpoint dict at ``path``, on the CPU; a clear error if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReidBenchError(f"checkpoint {path} does not exist; pass the generator.pt a training run wrote.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ReidBenchError(f"checkpoint {path} could not be read ({error}); it is damaged or not a checkpoint.") from error
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise ReidBenchError(f"{path} is not a reid-bench generator checkpoint (no format {FORMAT!r}).")
+    return checkpoint
+
+
+def check_matches(checkpoint: Mapping[str, Any], path: str | os.PathLike, name: str | None,
+                  options: Mapping[str, Any]) -> None:
+    """Fail clearly if ``checkpoint`` holds another generator or other values of ``options``."""
+    held = checkpoint["generator"]
+    stored = checkpoint["options"]
+    if name is not None and name != held:
+        raise ReidBenchError(
+            f"checkpoint {path} holds generator {held!r}, not {name!r}; pass a {name} checkpoint "
+            f"or --generator {held}."
+        )
+    differing = sorted(key for key, value in options.items() if stored.get(key, _MISSING) != value)
+    if differing:
+        holds = ", ".join(f"{key}={stored.get(key, '(none)')}" for key in differing)
+        asked = ", ".join(f"{key}={options[key]}" for key in differing)
+        raise ReidBenchError(
+            f"checkpoint {path} holds generator {held!r} with {holds}; you asked for {asked}; "
+            "use a checkpoint trained with those options, or leave them out to rebuild the checkpoint's own model."
+        )
+
+
+_MISSING = object()
+
+
+def load_weights(model: Generator, checkpoint: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Copy the checkpoint's weights into ``model``, after checking it is the same architecture."""
+    check_matches(checkpoint, path, model.name, model.options)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise ReidBenchError(
+            f"checkpoint {path} does not fit {model.describe()} although its options match "
+            f"(the code changed since it was written?): {str(error).splitlines()[0]}"
+        ) from error
+
+
+def load(path: str | os.PathLike, generator: str | None = None, **expected: Any) -> Generator:
+    """Rebuild the generator a checkpoint holds, with its weights and ``meta``, in eval mode.
+
+    ``generator`` and ``expected`` options are checked against the checkpoint: asking for
+    ``load(path, "san", blocks=3)`` from a 5-block checkpoint is a :class:`ReidBenchError`.
+    """
+    from generators import create
+
+    checkpoint = read(path)
+    check_matches(checkpoint, path, generator, expected)
+    model = create(checkpoint["generator"], **checkpoint["options"])
+    load_weights(model, checkpoint, path)
+    model.meta = dict(checkpoint["meta"])
+    return model.eval()

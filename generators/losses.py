@@ -1,0 +1,113 @@
+"""The losses of SAN (paper Sec. 3.3, eqs. 4-7), shared with the baselines.
+
+- :func:`adversarial_loss`: eq. 4. The paper's discriminator ends in a sigmoid and is trained on
+  log D(real) + log(1 - D(fake)); the sigmoid is folded into ``binary_cross_entropy_with_logits``
+  here (mathematically the same, numerically stable, and allowed under autocast). The generator
+  uses the usual non-saturating form, -log D(fake), as pix2pix and PATN do.
+- ``torch.nn.functional.l1_loss``: eq. 5, the mean absolute pixel difference.
+- :class:`VGGFeatures` + :func:`perceptual_loss`: eq. 6, the mean squared distance between
+  ImageNet VGG-19 activations of the generated and the real target image (1/(W H C) times the
+  summed squares, i.e. an MSE). The paper does not name the layer; the default is ``relu1_2``,
+  the layer PATN's code uses (``--perceptual_layers 3``, features[:4]) and the code SAN builds on,
+  which also keeps the term cheap; any VGG-19 layer name (``conv1_1`` ... ``relu4_1`` ...
+  ``pool5``) can be chosen. PATN takes an L1 distance there; eq. 6 is squared, so MSE it is.
+
+VGG-19 weights are torchvision's ``vgg19-dcbb9e9d.pth``, found offline by ``reid_bench.weights``;
+only the ``features.*`` tensors up to the chosen layer are read, so a file holding just those works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reid_bench.errors import ReidBenchError
+
+# torchvision's VGG-19 ("E") features: channel counts, "M" = 2x2 max-pool.
+_VGG19_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+                 512, 512, 512, 512, "M")
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def vgg19_layer_names() -> list[str]:
+    """Names of ``torchvision.models.vgg19().features[i]`` by index: conv1_1, relu1_1, ..., pool5."""
+    names: list[str] = []
+    block, index = 1, 1
+    for item in _VGG19_CONFIG:
+        if item == "M":
+            names.append(f"pool{block}")
+            block, index = block + 1, 1
+        else:
+            names += [f"conv{block}_{index}", f"relu{block}_{index}"]
+            index += 1
+    return names
+
+
+class VGGFeatures(nn.Module):
+    """Frozen VGG-19 ``features`` up to and including ``layer``; input images in [-1, 1]."""
+
+    def __init__(self, weights: str | os.PathLike, layer: str = "relu1_2") -> None:
+        super().__init__()
+        names = vgg19_layer_names()
+        if layer not in names:
+            raise ReidBenchError(f"unknown VGG-19 layer {layer!r}; choose one of {', '.join(names)}.")
+        self.layer = layer
+        self.features = _vgg19_features(names.index(layer) + 1)
+        _load_features(self.features, Path(weights))
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> "VGGFeatures":
+        return super().train(False)  # always frozen: no dropout/batch-norm anyway, but be explicit
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.features(((image + 1) / 2 - self.mean) / self.std)
+
+
+def _vgg19_features(length: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    channels = 3
+    for item in _VGG19_CONFIG:
+        if item == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1), nn.ReLU()]
+            channels = int(item)
+    return nn.Sequential(*layers[:length])
+
+
+def _load_features(features: nn.Sequential, path: Path) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ReidBenchError(f"VGG-19 weights {path} could not be read ({error}); pass torchvision's vgg19-dcbb9e9d.pth.") from error
+    wanted = {key: f"features.{key}" for key in features.state_dict()}
+    missing = [source for source in wanted.values() if source not in state]
+    if missing:
+        raise ReidBenchError(
+            f"{path} is not a torchvision VGG-19 state dict (no {missing[0]}); pass vgg19-dcbb9e9d.pth."
+        )
+    try:
+        features.load_state_dict({key: state[source] for key, source in wanted.items()})
+    except RuntimeError as error:
+        raise ReidBenchError(f"{path} does not hold VGG-19 weights: {str(error).splitlines()[0]}") from error
+
+
+def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """Binary cross-entropy of sigmoid(``logits``) against all-real or all-fake labels (eq. 4)."""
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+def perceptual_loss(vgg: nn.Module, fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Eq. 6: mean squared distance of VGG activations; the target's are constants."""
+    with torch.no_grad():
+        target_features = vgg(target)
+    return F.mse_loss(vgg(fake).float(), target_features.float())

@@ -1,0 +1,95 @@
+"""SAN (generators/san.py): shapes, gradients, block counts, the paper's ablation switches."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import generators
+from generators.base import count_parameters
+from generators.san import SemanticAttentionBlock
+from generators_fixtures import random_batch
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 2, "blocks": 1, "perceptual": False}
+
+
+@pytest.mark.parametrize("size", [(128, 64), (256, 256), (256, 176), (30, 18)])
+def test_output_has_the_input_size_and_range(size: tuple[int, int]) -> None:
+    model = generators.create("san", **TINY)
+    out = model(random_batch(2, *size))
+    assert out.shape == (2, 3, *size)
+    assert out.min() >= -1 and out.max() <= 1
+
+
+@pytest.mark.parametrize("attention", ["paper", "patn"])
+def test_gradients_reach_every_parameter(attention: str) -> None:
+    model = generators.create("san", channels=2, blocks=2, attention=attention, perceptual=False)
+    discriminators = model.build_discriminators()
+    batch = random_batch(2, 32, 16)
+    fake = model(batch)
+    model.generator_losses(batch, fake, discriminators, nn.ModuleDict())["total"].backward()
+    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not silent
+
+
+@pytest.mark.parametrize("attention", ["paper", "patn"])
+def test_each_block_adds_exactly_one_block_of_parameters(attention: str) -> None:
+    one_block = count_parameters(SemanticAttentionBlock(4 * 4, attention))
+    counts = [count_parameters(generators.create("san", channels=4, blocks=k, attention=attention))
+              for k in range(1, 10)]
+    assert [b - a for a, b in zip(counts, counts[1:])] == [one_block] * 8
+
+
+def test_patn_form_adds_the_appearance_transform() -> None:
+    paper = count_parameters(SemanticAttentionBlock(16, "paper"))
+    patn = count_parameters(SemanticAttentionBlock(16, "patn"))
+    assert patn - paper == 2 * (16 * 16 * 9) + 2 * (2 * 16)  # two bias-free 3x3 convs + two BatchNorms
+
+
+@pytest.mark.parametrize("use_mask, appearance, semantic", [(True, 24, 21), (False, 23, 20)])
+def test_mask_ablation_changes_the_pathway_inputs(use_mask: bool, appearance: int, semantic: int) -> None:
+    model = generators.create("san", channels=2, blocks=1, use_mask=use_mask, perceptual=False).eval()
+    batch = random_batch(1, 32, 16)
+    appearance_in, semantic_in = model.pathway_inputs(batch)
+    assert appearance_in.shape[1] == appearance and semantic_in.shape[1] == semantic
+    assert model.appearance_encoder.stages[0][0].in_channels == appearance
+    assert model.semantic_encoder.stages[0][0].in_channels == semantic
+    assert torch.equal(appearance_in[:, :3], batch["src_image"])
+    if use_mask:
+        assert torch.equal(appearance_in[:, 3:4], batch["src_mask"])
+        assert torch.equal(semantic_in[:, :1], batch["tgt_mask"])
+    assert torch.equal(semantic_in[:, -20:], batch["tgt_parsing"])
+    model(batch)  # runs without the masks
+
+
+def test_output_depends_on_the_target_parsing() -> None:
+    model = generators.create("san", **TINY).eval()
+    batch = random_batch(1, 32, 16)
+    other = dict(batch, tgt_parsing=batch["tgt_parsing"].flip(-1))
+    assert not torch.allclose(model(batch), model(other))
+
+
+def test_options_are_recorded_resolved_and_validated() -> None:
+    model = generators.create("san", blocks=3, channels=8)
+    assert model.options == {"channels": 8, "blocks": 3, "attention": "paper", "use_mask": True,
+                             "perceptual": True, "perceptual_layer": "relu1_2",
+                             "alpha": 10.0, "beta": 15.0, "gamma": 5.0}
+    with pytest.raises(ReidBenchError, match="attention"):
+        generators.create("san", attention="spatial")
+    with pytest.raises(ReidBenchError, match="blocks"):
+        generators.create("san", blocks=0)
+    with pytest.raises(ReidBenchError, match="VGG-19 layer"):
+        generators.create("san", perceptual_layer="relu9_9")
+    with pytest.raises(ReidBenchError, match="does not take"):
+        generators.create("san", depth=3)
+
+
+def test_paper_presets_use_the_paper_settings() -> None:
+    presets = generators.get("san").preset_options
+    assert (presets["market"]["alpha"], presets["market"]["beta"], presets["market"]["gamma"]) == (10, 15, 5)
+    assert (presets["deepfashion"]["alpha"], presets["deepfashion"]["beta"], presets["deepfashion"]["gamma"]) == (15, 1, 5)
+    assert presets["market"]["blocks"] == presets["deepfashion"]["blocks"] == 5
