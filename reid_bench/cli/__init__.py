@@ -11,9 +11,10 @@ import sys
 
 from reid_bench import __version__
 from reid_bench.cli import data as data_commands
+from reid_bench.cli import reid as reid_commands
 from reid_bench.errors import ReidBenchError
 
-COMMAND_MODULES = [data_commands]
+COMMAND_MODULES = [data_commands, reid_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

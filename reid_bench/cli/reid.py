@@ -1,0 +1,112 @@
+"""``reid-bench train-reid`` and ``reid-bench evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import warnings
+
+from reid_bench.errors import ReidBenchError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train-reid", help="train an IDE or Siamese Re-ID model (resumes if interrupted)")
+    train.add_argument("--data", required=True, help="dataset folder (Market-1501, SynthPeople or DeepFashion layout)")
+    train.add_argument("--trainer", choices=("ide", "siamese"), default="ide")
+    train.add_argument("--preset", default="quick", help="quick (CPU, default), market or deepfashion")
+    train.add_argument("--backbone", default=None,
+                       help="resnet50, resnet18, tiny or torchreid:<model> (default: the preset's: "
+                            "resnet50 for market/deepfashion, resnet18 for quick)")
+    train.add_argument("--backbone-weights", default=None, help="ImageNet weights file (else the torch hub cache)")
+    train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override any other setting, e.g. --set sampler=pk --set bn_neck=true")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    train.add_argument("--out", default=None,
+                       help="run folder for checkpoint.pt (default: $REID_BENCH_CACHE/reid/<config hash>)")
+    train.set_defaults(handler=_train)
+
+    evaluate = subparsers.add_parser("evaluate", help="rank a dataset's query against its gallery with a trained model")
+    evaluate.add_argument("--data", required=True, help="dataset folder")
+    evaluate.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train-reid")
+    evaluate.add_argument("--ranker", default="euclidean", help="comma-separated rankers, e.g. euclidean,xqda,kissme")
+    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--out", default=None, help="results CSV to append the rows to")
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"reid-bench: warning: {message}", file=sys.stderr)
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``["lr=0.001", "bn_neck=true"]`` to typed ReidSettings values."""
+    from reid_bench.reid.config import ReidSettings
+
+    types = {f.name: f.type for f in dataclasses.fields(ReidSettings)}
+    values: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in types or key == "preset":
+            raise ReidBenchError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of "
+                                 f"{', '.join(k for k in types if k != 'preset')}.")
+        kind = types[key]
+        try:
+            if kind == "bool":
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                values[key] = text.lower() in ("true", "1", "yes")
+            elif kind == "int":
+                values[key] = int(text)
+            elif kind == "float":
+                values[key] = float(text)
+            elif kind == "str":
+                values[key] = text
+            else:  # tuple[float, float]
+                values[key] = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise ReidBenchError(f"--set {item!r}: {text!r} is not a valid {kind}.") from None
+    return values
+
+
+def _train(args: argparse.Namespace) -> int:
+    from reid_bench.data import load_dataset
+    from reid_bench.reid import preset, train_reid
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = preset(args.preset).replace(epochs=args.epochs, backbone=args.backbone, **parse_overrides(args.set))
+    dataset = load_dataset(args.data)
+    meta = {"dataset": dataset.kind, "generator": "none", "factor": 1,
+            "n_real": len(dataset.train), "n_generated": 0}
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        trained = train_reid(dataset.train, args.trainer, settings, args.out, backbone_weights=args.backbone_weights,
+                             seed=args.seed, meta=meta, device=args.device, progress=True)
+    print(f"checkpoint: {trained.path}")
+    print(f"trainer {trained.trainer}, backbone {trained.backbone}, pretrained {str(trained.pretrained).lower()}, "
+          f"{trained.epoch} epochs, {trained.train_wall_s:.0f} s of training")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from reid_bench.data import load_dataset
+    from reid_bench.reid import load_checkpoint
+    from reid_bench.reid.benchmark import evaluate_trained
+    from reid_bench.reid.report import append_rows, format_table
+
+    names = [name.strip() for name in args.ranker.split(",") if name.strip()]
+    if not names:
+        raise ReidBenchError("--ranker names no ranker; give e.g. euclidean,xqda,kissme.")
+    dataset = load_dataset(args.data)
+    trained = load_checkpoint(args.checkpoint, device=args.device)
+    rows = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
+    print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
+          f"(pretrained {rows[0]['pretrained']}, {trained.epoch} epochs, seed {trained.seed}); percentages:")
+    print(format_table(rows))
+    if args.out:
+        print(f"appended {len(rows)} rows to {append_rows(args.out, rows)}")
+    return 0

@@ -1,0 +1,178 @@
+"""Backbones: an image batch in, one pooled feature vector per image out.
+
+- ``resnet50`` / ``resnet18``: torchvision's ResNets (He et al. 2016) with the ImageNet ``fc``
+  removed, so the output is global-average-pooled ``pool5`` (2048-d / 512-d) as in IDE (Zheng et
+  al. 2016). Last stride stays 2, as in the IDE paper (later baselines use 1).
+- ``torchreid:NAME``: any torchreid model-zoo network, built with ``pretrained=False`` (torchreid's
+  own download is never attempted) and ``loss="triplet"`` so that in training mode it returns
+  ``(logits, features)``; its 1-class classifier is ignored and the features are used.
+- ``tiny``: a 4-stage CNN (conv-BN-ReLU, 32..256 channels, 256-d) for tests and CPU smoke runs.
+  It is from no paper and its numbers mean nothing beyond "the pipeline learns".
+
+ImageNet weights are found offline (DESIGN.md, "Weights and the offline world"): the path given,
+else torchvision's file in the torch hub cache (:mod:`reid_bench.weights`), else random
+initialisation with a warning. Whether weights were loaded travels with the model as
+``Backbone.pretrained`` and ends up in every result row.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+import torch
+import torchvision
+from torch import nn
+
+from reid_bench import weights
+from reid_bench.errors import ReidBenchError
+
+TORCHREID_PREFIX = "torchreid:"
+TORCHVISION_NAMES = ("resnet50", "resnet18")
+
+
+@dataclass
+class Backbone:
+    name: str
+    module: nn.Module  # (B, 3, H, W) -> (B, feature_dim)
+    feature_dim: int
+    pretrained: bool  # ImageNet weights were loaded
+
+
+def names() -> list[str]:
+    """Built-in backbone names; any ``torchreid:<model>`` is accepted too."""
+    return [*TORCHVISION_NAMES, "tiny", f"{TORCHREID_PREFIX}<model>"]
+
+
+def build(name: str, weights_path: str | os.PathLike | None = None, *,
+          load_weights: bool = True) -> Backbone:
+    """Build backbone ``name``, loading ImageNet weights found offline (else random, warned).
+
+    ``load_weights=False`` builds the bare architecture (to load a trained checkpoint into).
+    """
+    if name in TORCHVISION_NAMES:
+        return _torchvision_resnet(name, weights_path, load_weights)
+    if name == "tiny":
+        if weights_path:
+            raise ReidBenchError("the tiny backbone has no pretrained weights; drop --backbone-weights.")
+        return Backbone("tiny", TinyNet(), TinyNet.feature_dim, pretrained=False)
+    if name.startswith(TORCHREID_PREFIX):
+        return _torchreid_model(name, weights_path, load_weights)
+    raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, tiny or torchreid:<model>.")
+
+
+def _warn_random(name: str, reason: str) -> None:
+    warnings.warn(
+        f"backbone {name}: {reason}; training from random initialisation (recorded as pretrained=false).",
+        stacklevel=3,
+    )
+
+
+def _read_state_dict(path: os.PathLike) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad file
+        raise ReidBenchError(f"weights file {path} could not be read as a torch file ({error}).") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ReidBenchError(f"weights file {path} does not hold a state dict.")
+    return state
+
+
+def _torchvision_resnet(name: str, weights_path: str | os.PathLike | None, load_weights: bool) -> Backbone:
+    net = getattr(torchvision.models, name)(weights=None)
+    found = weights.find(name, weights_path) if load_weights else None
+    if found is None and load_weights:
+        _warn_random(name, weights.missing_message(name))
+    elif found is not None:
+        try:
+            net.load_state_dict(_read_state_dict(found))
+        except RuntimeError:
+            raise ReidBenchError(
+                f"weights file {found} does not fit torchvision's {name}; pass that network's ImageNet file."
+            ) from None
+    dim = net.fc.in_features
+    net.fc = nn.Identity()
+    return Backbone(name, net, dim, pretrained=found is not None)
+
+
+class TinyNet(nn.Module):
+    """Four stride-2 conv-BN-ReLU stages and global average pooling (a test backbone)."""
+
+    feature_dim = 256
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        widths = [3, 32, 64, 128, 256]
+        for c_in, c_out in zip(widths, widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images).mean(dim=(2, 3))
+
+
+class TorchreidFeatures(nn.Module):
+    """Adapts a torchreid model to "features out": its eval output, or the ``v`` of ``(y, v)``."""
+
+    def __init__(self, net: nn.Module, name: str) -> None:
+        super().__init__()
+        self.net = net
+        self.name = name
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.net(images)
+        if isinstance(out, tuple):
+            out = out[1]
+        if not isinstance(out, torch.Tensor) or out.dim() != 2:
+            raise ReidBenchError(f"torchreid model {self.name} does not return one feature vector per image.")
+        return out
+
+
+def _torchreid_model(name: str, weights_path: str | os.PathLike | None, load_weights: bool) -> Backbone:
+    model_name = name[len(TORCHREID_PREFIX):]
+    with warnings.catch_warnings():  # torchreid warns at import that its Cython evaluator is absent
+        warnings.simplefilter("ignore")
+        try:
+            from torchreid.reid import models
+        except ImportError:
+            raise ReidBenchError(
+                "torchreid is not installed; pip install 'reid-bench[torchreid]' to use torchreid backbones."
+            ) from None
+    factory = getattr(models, "__model_factory")
+    if model_name not in factory:
+        raise ReidBenchError(f"torchreid has no model {model_name!r}; its models are: {', '.join(factory)}.")
+    net = models.build_model(model_name, num_classes=1, loss="triplet", pretrained=False, use_gpu=False)
+    pretrained = False
+    if weights_path and load_weights:
+        pretrained = _load_matching(net, weights_path)
+    elif load_weights:
+        _warn_random(name, "torchreid weights are never downloaded and no --backbone-weights was given")
+    module = TorchreidFeatures(net, name)
+    dim = getattr(net, "feature_dim", None)
+    if dim is None:  # every zoo model sets it today; measure it otherwise
+        net.eval()
+        with torch.no_grad():
+            dim = module(torch.zeros(1, 3, 256, 128)).shape[1]
+        net.train()
+    return Backbone(name, module, int(dim), pretrained=pretrained)
+
+
+def _load_matching(net: nn.Module, path: str | os.PathLike) -> bool:
+    """Load the tensors whose names and shapes match (torchreid's own rule); the classifier stays."""
+    if not os.path.isfile(path):
+        raise ReidBenchError(f"weights file {path} does not exist; check the path given to --backbone-weights.")
+    given = _read_state_dict(path)
+    own = net.state_dict()
+    matching = {k.removeprefix("module."): v for k, v in given.items()}
+    matching = {k: v for k, v in matching.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise ReidBenchError(f"no tensor in {path} fits this torchreid model; pass that model's weights file.")
+    net.load_state_dict(matching, strict=False)
+    if len(matching) < len(own) - 2:  # all but the classifier's weight and bias
+        warnings.warn(f"{path}: loaded {len(matching)} of {len(own)} tensors; the rest stay random.", stacklevel=3)
+    return True

@@ -1,0 +1,299 @@
+"""The Re-ID training loop (IDE and Siamese), with a checkpoint every epoch and resume.
+
+Optimiser and schedule follow torchreid's ResNet-50 softmax recipe (see :mod:`.config`): Adam
+or AMSGrad with weight decay, the backbone at ``lr * base_lr_mult`` (torchreid's ``staged_lr``),
+the lr of every group multiplied by ``lr_gamma`` each ``lr_step`` epochs (``single_step``), and
+for the first ``fixbase_epochs`` only the new layers train (torchreid's ``fixbase_epoch``; skipped
+when the backbone is randomly initialised, since freezing random layers teaches nothing).
+
+Every epoch ends with an atomic write of ``checkpoint.pt`` (model, optimiser, AMP scaler, epoch,
+the run's config and its hash). Rerunning the same command finds it and continues from that epoch;
+a checkpoint of another run in the same folder is refused. Each epoch reseeds torch from
+``(seed, epoch)`` (sampler, augmentation, dropout), so on CPU a resumed run's final weights equal
+an uninterrupted run's bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from reid_bench import __version__
+from reid_bench import io as rb_io
+from reid_bench.errors import ReidBenchError
+from reid_bench.reid import backbones
+from reid_bench.reid.config import ReidSettings, validate
+from reid_bench.reid.features import loader_options, pick_device
+from reid_bench.reid.models import IDE, ReidNet, Siamese
+from reid_bench.reid.samplers import PKSampler, balanced_pairs
+from reid_bench.reid.transforms import ImageDataset, PairDataset, as_triplets, train_transform
+
+log = logging.getLogger(__name__)
+
+TRAINERS = ("ide", "siamese")
+CHECKPOINT_FORMAT = "reid-bench/reid-checkpoint"
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class TrainedModel:
+    """A Re-ID network with what the result rows need to know about how it was trained."""
+
+    model: ReidNet
+    trainer: str
+    backbone: str
+    pretrained: bool  # ImageNet weights were loaded into the backbone
+    settings: ReidSettings
+    seed: int
+    epoch: int  # epochs completed
+    config_hash: str
+    meta: dict[str, Any] = field(default_factory=dict)  # dataset, generator, factor, n_real, ...
+    train_wall_s: float = 0.0  # summed over resumed runs
+    resumed_from: list[int] = field(default_factory=list)  # epochs at which runs resumed
+    path: Path | None = None
+
+
+def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
+                settings: ReidSettings) -> ReidNet:
+    """The network of ``trainer`` ("ide" or "siamese") on ``backbone``."""
+    common = dict(num_classes=num_classes, dropout=settings.dropout, bn_neck=settings.bn_neck,
+                  label_smooth=settings.label_smooth)
+    if trainer == "ide":
+        return IDE(backbone, **common)
+    if trainer == "siamese":
+        return Siamese(backbone, verification_weight=settings.verification_weight, **common)
+    raise ReidBenchError(f"unknown trainer {trainer!r}; use one of {', '.join(TRAINERS)}.")
+
+
+def data_fingerprint(records: Sequence[Any]) -> str:
+    """A hash of the training list (file names, pids, camids), part of the run's identity."""
+    return rb_io.config_hash(sorted((r.path.name, r.pid, r.camid) for r in as_triplets(records)))
+
+
+def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
+               out_dir: str | os.PathLike | None = None, *,
+               backbone_weights: str | os.PathLike | None = None, seed: int = 0,
+               meta: dict[str, Any] | None = None, device: str | None = None,
+               progress: bool = False) -> TrainedModel:
+    """Train ``trainer`` on ``records`` (ImageRecords or ``(path, pid, camid)``), resuming if possible.
+
+    Pids are relabelled ``0..N-1`` here. ``out_dir`` defaults to
+    ``$REID_BENCH_CACHE/reid/<config hash>``; ``meta`` (dataset, generator, factor, n_real,
+    n_generated) is stored in the checkpoint for the result rows.
+    """
+    settings = validate(settings)
+    triplets = as_triplets(records)
+    if not triplets:
+        raise ReidBenchError("no training images: the training split is empty.")
+    pids = sorted({t.pid for t in triplets})
+    label_of = {pid: label for label, pid in enumerate(pids)}
+    labels = [label_of[t.pid] for t in triplets]
+    if trainer == "siamese" and len(pids) < 2:
+        raise ReidBenchError("the Siamese trainer needs at least two training identities.")
+
+    torch.manual_seed(seed)
+    backbone = backbones.build(settings.backbone, backbone_weights)
+    model = build_model(trainer, backbone, len(pids), settings)
+    spec = {
+        "trainer": trainer, "backbone": settings.backbone, "pretrained": backbone.pretrained,
+        "num_classes": len(pids), "settings": settings.as_dict(), "seed": seed,
+        "data": data_fingerprint(triplets), "meta": dict(meta or {}),
+    }
+    config_hash = rb_io.config_hash(spec)
+    out = Path(out_dir) if out_dir else rb_io.cache_root() / "reid" / config_hash
+    checkpoint_path = out / CHECKPOINT_NAME
+
+    dev = pick_device(device)
+    model.to(dev)
+    optimizer = _optimizer(model, settings)
+    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and dev.type == "cuda")
+    result = TrainedModel(model, trainer, settings.backbone, backbone.pretrained, settings, seed,
+                          0, config_hash, dict(meta or {}), path=checkpoint_path)
+    if checkpoint_path.exists():
+        _resume(checkpoint_path, result, optimizer, scaler)
+    else:
+        _write_run_info(out, spec, config_hash)
+    if result.epoch >= settings.epochs:
+        log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
+        return result
+
+    dataset = ImageDataset(triplets, train_transform(settings), labels)
+    for epoch in range(result.epoch, settings.epochs):
+        started = time.perf_counter()
+        stats = _train_epoch(result, dataset, optimizer, scaler, epoch, dev, progress)
+        result.epoch = epoch + 1
+        result.train_wall_s += time.perf_counter() - started
+        _save(checkpoint_path, result, optimizer, scaler)
+        log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
+                 ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    return result
+
+
+def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
+    new = model.new_parameters()
+    new_ids = {id(p) for p in new}
+    base = [p for p in model.parameters() if id(p) not in new_ids]
+    groups = [{"params": base, "lr": settings.lr * settings.base_lr_mult}, {"params": new, "lr": settings.lr}]
+    for group in groups:
+        group["initial_lr"] = group["lr"]
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum,
+                               weight_decay=settings.weight_decay)
+    return torch.optim.Adam(groups, lr=settings.lr, betas=settings.adam_betas,
+                            weight_decay=settings.weight_decay, amsgrad=settings.optimizer == "amsgrad")
+
+
+def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Generator,
+            device: torch.device) -> DataLoader:
+    settings = result.settings
+    options = loader_options(device)
+    if result.trainer == "siamese":
+        pairs = PairDataset(dataset, balanced_pairs(dataset.labels, generator))
+        size = max(1, settings.batch_size // 2)
+        return DataLoader(pairs, batch_size=size, drop_last=len(pairs) > size, **options)
+    if settings.sampler == "pk":
+        k = settings.pk_instances
+        try:
+            sampler = PKSampler(dataset.labels, settings.batch_size // k, k, generator)
+        except ValueError as error:
+            raise ReidBenchError(f"the PK sampler cannot run on this data: {error}.") from None
+        return DataLoader(dataset, batch_sampler=sampler, generator=generator, **options)
+    size = settings.batch_size
+    return DataLoader(dataset, batch_size=size, shuffle=True, generator=generator,
+                      drop_last=len(dataset) > size, **options)
+
+
+def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.optim.Optimizer,
+                 scaler: torch.amp.GradScaler, epoch: int, device: torch.device,
+                 progress: bool) -> dict[str, float]:
+    settings, model = result.settings, result.model
+    epoch_seed = seed_for_epoch(result.seed, epoch)
+    torch.manual_seed(epoch_seed)
+    generator = torch.Generator().manual_seed(epoch_seed)
+    loader = _loader(result, dataset, generator, device)
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] * settings.lr_gamma ** (epoch // settings.lr_step)
+    frozen = result.pretrained and epoch < settings.fixbase_epochs
+    model.train()
+    for parameter in model.backbone.parameters():
+        parameter.requires_grad_(not frozen)
+    if frozen:
+        model.backbone.eval()
+    totals: dict[str, float] = {}
+    bar = tqdm(loader, desc=f"{result.trainer} epoch {epoch + 1}/{settings.epochs}", unit="batch",
+               disable=not progress, leave=False)
+    for step, batch in enumerate(bar, start=1):
+        batch = tuple(item.to(device, non_blocking=True) for item in batch)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=scaler.is_enabled()):
+            loss, stats = model.training_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        for key, value in stats.items():
+            totals[key] = totals.get(key, 0.0) + value
+        bar.set_postfix({key: f"{value / step:.3f}" for key, value in totals.items()})
+    steps = max(1, len(loader))
+    return {key: value / steps for key, value in totals.items()}
+
+
+def seed_for_epoch(seed: int, epoch: int) -> int:
+    """The torch seed of one epoch: a function of the run's seed and the epoch alone."""
+    return (seed * 1_000_003 + epoch) % (2**63)
+
+
+def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
+          scaler: torch.amp.GradScaler) -> None:
+    state = {
+        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+        "trainer": result.trainer, "backbone": result.backbone, "pretrained": result.pretrained,
+        "num_classes": result.model.head.classifier.out_features,
+        "settings": result.settings.as_dict(), "seed": result.seed, "epoch": result.epoch,
+        "config_hash": result.config_hash, "meta": result.meta,
+        "train_wall_s": result.train_wall_s, "resumed_from": result.resumed_from,
+        "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+    }
+    with rb_io.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
+            scaler: torch.amp.GradScaler) -> None:
+    state = read_checkpoint(path)
+    if state["config_hash"] != result.config_hash:
+        raise ReidBenchError(
+            f"{path} is a checkpoint of another run (trainer {state['trainer']}, backbone {state['backbone']}, "
+            f"{state['settings']['epochs']} epochs, seed {state['seed']}, or other data or settings); "
+            "give another --out folder or delete it to start afresh."
+        )
+    _load_weights(path, state, result.model)
+    optimizer.load_state_dict(state["optimizer"])
+    scaler.load_state_dict(state["scaler"])
+    result.epoch = int(state["epoch"])
+    result.train_wall_s = float(state["train_wall_s"])
+    result.resumed_from = [*state["resumed_from"], result.epoch]
+    log.info("resuming %s from epoch %d", path, result.epoch)
+
+
+def _write_run_info(out: Path, spec: dict[str, Any], config_hash: str) -> None:
+    info = {**spec, "config_hash": config_hash, "versions": {
+        "reid_bench": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "python": platform.python_version()}}
+    with rb_io.atomic_path(out / "run.json") as tmp:
+        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n")
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw checkpoint dict, or a one-sentence error for a missing, corrupt or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReidBenchError(f"checkpoint {path} does not exist; train one with `reid-bench train-reid`.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # truncated zip, random bytes, pickle errors: all mean "corrupt"
+        raise ReidBenchError(f"checkpoint {path} is corrupt or not a torch file; retrain it.") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ReidBenchError(f"{path} is not a reid-bench Re-ID checkpoint (one written by `reid-bench train-reid`).")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise ReidBenchError(f"checkpoint {path} has format version {state.get('version')}; "
+                             f"this reid-bench reads version {CHECKPOINT_VERSION}.")
+    return state
+
+
+def _load_weights(path: Path, state: dict[str, Any], model: ReidNet) -> None:
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError:
+        raise ReidBenchError(
+            f"checkpoint {path} does not fit the {state['trainer']} network on backbone {state['backbone']} "
+            "it names (another architecture or an edited file); retrain it."
+        ) from None
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> TrainedModel:
+    """Rebuild the trained network from ``checkpoint.pt`` (no ImageNet weights are needed)."""
+    state = read_checkpoint(path)
+    try:
+        settings = validate(ReidSettings(**state["settings"]))
+    except TypeError:
+        raise ReidBenchError(f"checkpoint {path} holds settings this reid-bench does not know; retrain it.") from None
+    backbone = backbones.build(state["backbone"], load_weights=False)
+    model = build_model(state["trainer"], backbone, int(state["num_classes"]), settings)
+    _load_weights(Path(path), state, model)
+    model.to(pick_device(device)).eval()
+    return TrainedModel(model, state["trainer"], state["backbone"], bool(state["pretrained"]), settings,
+                        int(state["seed"]), int(state["epoch"]), state["config_hash"], dict(state["meta"]),
+                        float(state["train_wall_s"]), list(state["resumed_from"]), Path(path))

@@ -1,0 +1,102 @@
+"""Backbones: offline ImageNet weights, the random-init warning, torchreid names, settings."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from reid_bench.errors import ReidBenchError
+from reid_bench.reid import backbones
+from reid_bench.reid.config import PRESETS, preset
+
+
+@pytest.fixture()
+def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path / "torch" / "hub" / "checkpoints"
+
+
+@pytest.fixture()
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_missing_weights_warn_and_record_not_pretrained(empty_hub: Path, no_network: None) -> None:
+    with pytest.warns(UserWarning, match="random initialisation.*pretrained=false"):
+        backbone = backbones.build("resnet18")
+    assert backbone.pretrained is False
+    assert backbone.feature_dim == 512
+    assert backbone.module(torch.zeros(2, 3, 64, 32)).shape == (2, 512)
+
+
+def test_weights_found_in_the_hub_cache_are_loaded(empty_hub: Path) -> None:
+    reference = torchvision.models.resnet18(weights=None).state_dict()
+    empty_hub.mkdir(parents=True)
+    torch.save(reference, empty_hub / "resnet18-f37072fd.pth")
+    backbone = backbones.build("resnet18")
+    assert backbone.pretrained is True
+    assert torch.equal(backbone.module.state_dict()["conv1.weight"], reference["conv1.weight"])
+
+
+def test_weights_given_by_path(tmp_path: Path, empty_hub: Path) -> None:
+    reference = torchvision.models.resnet18(weights=None).state_dict()
+    torch.save(reference, tmp_path / "mine.pth")
+    assert backbones.build("resnet18", tmp_path / "mine.pth").pretrained is True
+    with pytest.raises(ReidBenchError, match="does not exist"):
+        backbones.build("resnet18", tmp_path / "absent.pth")
+
+
+def test_weights_of_another_network_are_refused(tmp_path: Path, empty_hub: Path) -> None:
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "r18.pth")
+    with pytest.raises(ReidBenchError, match="does not fit torchvision's resnet50"):
+        backbones.build("resnet50", tmp_path / "r18.pth")
+    (tmp_path / "junk.pth").write_bytes(b"not a torch file")
+    with pytest.raises(ReidBenchError, match="could not be read"):
+        backbones.build("resnet18", tmp_path / "junk.pth")
+
+
+@pytest.mark.filterwarnings("ignore:Cython evaluation")
+def test_torchreid_backbone_builds_without_download(no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchreid.reid.models import osnet
+
+    def never(*args, **kwargs):
+        raise AssertionError("torchreid tried to load pretrained weights")
+
+    monkeypatch.setattr(osnet, "init_pretrained_weights", never)
+    with pytest.warns(UserWarning, match="never downloaded"):
+        backbone = backbones.build("torchreid:osnet_x0_25")
+    assert backbone.pretrained is False
+    assert backbone.feature_dim == 512
+    images = torch.randn(2, 3, 64, 32)
+    backbone.module.train()
+    assert backbone.module(images).shape == (2, 512)  # training mode: the v of (logits, v)
+    backbone.module.eval()
+    assert backbone.module(images).shape == (2, 512)
+
+
+def test_unknown_backbones_are_user_errors() -> None:
+    with pytest.raises(ReidBenchError, match="unknown backbone"):
+        backbones.build("vgg16")
+    with pytest.raises(ReidBenchError, match="torchreid has no model 'nope'"):
+        backbones.build("torchreid:nope")
+
+
+def test_presets_and_overrides() -> None:
+    assert set(PRESETS) == {"quick", "market", "deepfashion"}
+    market = preset("market")
+    assert (market.backbone, market.height, market.width, market.epochs, market.batch_size) == (
+        "resnet50", 256, 128, 60, 32)
+    assert (market.optimizer, market.lr, market.weight_decay, market.lr_step, market.lr_gamma) == (
+        "amsgrad", 3e-4, 5e-4, 20, 0.1)
+    assert preset("quick").replace(epochs=2, backbone=None).epochs == 2
+    with pytest.raises(ReidBenchError, match="unknown preset"):
+        preset("imagenet")
+    with pytest.raises(ReidBenchError, match="optimizer 'lbfgs'"):
+        market.replace(optimizer="lbfgs")
