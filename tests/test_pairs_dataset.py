@@ -106,3 +106,13 @@ def test_errors(market_dir, data_files):
     corrupt.write_bytes(corrupt.read_bytes()[:200])
     with pytest.raises(ReidBenchError, match="cannot be decoded"):
         PoseTransferPairs(dataset, "test")[0]
+
+
+def test_explicit_pairs_replace_the_csv(market_dir, data_files):
+    dataset = load_dataset(market_dir)
+    chosen = [(data_files.MARKET_TRAIN[3], data_files.MARKET_TRAIN[0])]  # across identities
+    pairs = PoseTransferPairs(dataset, "train", needs={"mask"}, pairs=chosen)
+    assert len(pairs) == 1 and pairs.skipped == 0
+    item = pairs[0]
+    assert (item["src_name"], item["tgt_name"]) == chosen[0]
+    assert item["pid"] == 1  # the source's relabelled pid (0007)

@@ -16,7 +16,8 @@ Only what ``needs`` asks for is loaded or computed. With ``image_size=(H, W)`` i
 bilinearly, parsing by nearest neighbour, and keypoints scaled by (H / file height, W / file width)
 before heatmaps and masks are drawn at the new size. Pairs whose images lack what is needed (no
 keypoint row or all points -1, no parsing PNG, neither for a mask) are left out when the Dataset
-is built and counted in ``skipped`` (per reason in ``skipped_reasons``). A pair naming an image
+is built and counted in ``skipped`` (per reason in ``skipped_reasons``). ``pairs`` given as a list of
+(source, target) names replaces the split's CSV (augmentation chooses its own pairs). A pair naming an image
 that does not exist, or a corrupt file, raises :class:`~reid_bench.errors.ReidBenchError`.
 """
 
@@ -74,6 +75,7 @@ class PoseTransferPairs(Dataset):
         split: str = "train",
         needs: frozenset[str] | set[str] = frozenset(),
         image_size: tuple[int, int] | None = None,
+        pairs: list[tuple[str, str]] | None = None,
     ) -> None:
         unknown = set(needs) - NEEDS
         if unknown:
@@ -82,14 +84,16 @@ class PoseTransferPairs(Dataset):
         self.split = split
         self.needs = frozenset(needs)
         self.image_size = tuple(image_size) if image_size is not None else None
-        path = dataset.pairs_path(split)
-        if path is None:
-            raise ReidBenchError(
-                f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to)."
-            )
+        if pairs is None:
+            path = dataset.pairs_path(split)
+            if path is None:
+                raise ReidBenchError(
+                    f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to)."
+                )
+            pairs = read_pairs_csv(path)
         self.skipped_reasons: Counter[str] = Counter()
         self.pairs: list[tuple[_Image, _Image]] = []
-        for source, target in read_pairs_csv(path):
+        for source, target in pairs:
             images = (self._image(source), self._image(target))
             reason = next((r for r in map(self._lacks, images) if r), None)
             if reason:
