@@ -14,11 +14,13 @@ simplification each one implies:
   iteration and LMNN searches impostors among all pairs, so they are fitted on a seeded random
   subset of whole identities;
 * ``nca``: ``max_iter=50``; ``lmnn``: ``max_iter=50``, ``n_neighbors=3``;
-* ``rca``: ``chunk_size=2``, ``n_chunks`` = 10 per identity (metric-learn's default is 100 chunks
-  in total), drawn with ``seed``.
+* ``rca``: chunklets of 2 images of one identity, as many as fit (every identity's images paired
+  up; metric-learn's default is 100 chunklets in total), drawn with ``seed``.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -56,9 +58,16 @@ class MetricLearnRanker(LinearMetricRanker):
         z = (x - self.mean_) @ components
         learner = self.learner(pids, rng)
         try:
-            learner.fit(z, pids)
+            with warnings.catch_warnings():
+                # metric-learn 0.7 on scikit-learn 1.7 ('force_all_finite' renamed) and LFDA's
+                # note that it solves a full eigenproblem when n_components = d: noise for users
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.filterwarnings("ignore", "k >= N for N", RuntimeWarning)
+                learner.fit(z, pids)
         except (ValueError, np.linalg.LinAlgError) as exc:
             raise ReidBenchError(f"metric-learn's {type(learner).__name__} could not fit these features: {exc}") from None
+        if not np.isfinite(learner.components_).all():
+            raise ReidBenchError(f"metric-learn's {type(learner).__name__} learned a non-finite projection on these features")
         self.learner_ = learner
         self.projection_ = components @ learner.components_.T
         return self
@@ -77,7 +86,7 @@ class LFDA(MetricLearnRanker):
     def learner(self, pids, rng):
         from metric_learn import LFDA as Learner
 
-        options = {"n_components": self.pca_dims, "k": 7, "embedding_type": "weighted"} | self.learner_options
+        options = {"embedding_type": "weighted"} | self.learner_options
         return Learner(**options)
 
 
@@ -108,8 +117,9 @@ class RCA(MetricLearnRanker):
     def learner(self, pids, rng):
         from metric_learn import RCA_Supervised as Learner
 
+        _, counts = np.unique(pids, return_counts=True)
         options = {
-            "n_chunks": 10 * len(np.unique(pids)),
+            "n_chunks": int((counts // 2).sum()),
             "chunk_size": 2,
             "random_state": int(rng.integers(2**31)),
         } | self.learner_options
