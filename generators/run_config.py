@@ -1,0 +1,86 @@
+"""What a generator training run is: generator, resolved options, preset settings, VGG, data.
+
+:func:`configure` resolves a preset, the user's overrides and the VGG-19 lookup into a
+:class:`RunConfig` whose hash names the run's cache folder
+(``$REID_BENCH_CACHE/generators/<name>-<hash>/``). The perceptual rule (DESIGN.md, "Weights and
+the offline world"): when a generator has a perceptual term and VGG-19 is missing, a paper preset
+(``require_vgg``) stops with the missing-weights message; the quick preset trains with
+``perceptual=False`` and records ``perceptual: off (...)`` in run.json and the checkpoints. A
+randomly initialised VGG is never used.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from generators import create
+from generators.presets import GeneratorSettings, generator_options
+from generators.presets import get as get_preset
+from reid_bench import __version__, weights
+from reid_bench.errors import ReidBenchError
+from reid_bench.io import cache_root, config_hash
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    generator: str  # registry name
+    options: dict[str, Any]  # every option of the generator, resolved (preset + user + perceptual rule)
+    settings: GeneratorSettings
+    perceptual: str  # "on (relu1_2)", "off (<why>)" or "not used"
+    vgg_weights: str | None  # the VGG-19 file used, if any
+    data: str  # the training data (dataset folder), part of the hash
+
+    def settings_dict(self) -> dict[str, Any]:
+        settings = asdict(self.settings)
+        settings["image_size"] = list(settings["image_size"]) if settings["image_size"] else None
+        return settings
+
+    def config_hash(self) -> str:
+        """Hash of everything that changes the trained weights (not the VGG file's location)."""
+        return config_hash({"generator": self.generator, "options": self.options, "data": self.data,
+                            "settings": self.settings_dict(), "perceptual": self.perceptual})
+
+    def default_out(self) -> Path:
+        return cache_root() / "generators" / f"{self.generator}-{self.config_hash()}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"generator": self.generator, "options": self.options, "settings": self.settings_dict(),
+                "preset": self.settings.preset, "perceptual": self.perceptual,
+                "vgg_weights": self.vgg_weights, "data": self.data, "config_hash": self.config_hash()}
+
+
+def configure(generator: str, data: str, preset: str = "quick", options: dict[str, Any] | None = None,
+              vgg_weights: str | None = None, **overrides: Any) -> RunConfig:
+    """Resolve a run: ``preset``'s settings with ``overrides`` (e.g. ``steps=200``, ``None`` = keep),
+    the generator's preset options with the user's ``options`` on top, and the VGG-19 rule."""
+    settings = replace(get_preset(preset), **{k: v for k, v in overrides.items() if v is not None})
+    chosen = {**generator_options(generator, preset), **(options or {})}
+    resolved = create(generator, **chosen).options
+    perceptual, vgg = "not used", None
+    if "perceptual" in resolved and not resolved["perceptual"]:
+        perceptual = "off (perceptual=False)"
+    elif resolved.get("perceptual"):
+        found = weights.find("vgg19", vgg_weights)
+        if found is not None:
+            vgg = str(found)
+            perceptual = f"on ({resolved.get('perceptual_layer', 'vgg19')})"
+        elif settings.require_vgg:
+            raise ReidBenchError(f"preset {preset!r} trains with the perceptual loss: {weights.missing_message('vgg19')}")
+        else:
+            resolved = create(generator, **{**chosen, "perceptual": False}).options
+            perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"
+    return RunConfig(generator, resolved, settings, perceptual, vgg, str(data))
+
+
+def describe_environment(device: torch.device, amp: torch.dtype | None) -> dict[str, Any]:
+    """Versions and hardware, for run.json."""
+    import torchvision
+
+    return {"device": str(device), "amp": str(amp).replace("torch.", "") if amp else "off",
+            "threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__, "torchvision": torchvision.__version__, "reid_bench": __version__}

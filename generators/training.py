@@ -1,0 +1,379 @@
+"""The one GAN training loop, for SAN and every baseline (SAN paper Sec. 4.2 settings).
+
+Per step: ``fake = G(batch)``; a discriminator step on ``fake.detach()``; a generator step with the
+discriminators frozen (pix2pix's order). Adam (beta1 0.5, beta2 0.999) for the generator and for
+all its discriminators; the learning rate decays linearly from 2e-4 to 0 over the whole run,
+stepped per iteration. On CUDA: ``torch.autocast`` (bf16, or fp16 with a GradScaler per
+optimiser), DataLoader workers and pinned memory. On the CPU a run is deterministic for a seed.
+
+An output folder holds::
+
+    run.json               resolved config, perceptual on/off, versions, seed, timings
+    losses.csv             step, lr, seconds, g_<term>..., d_<term>... averaged over log_every steps
+    samples/step_NNNNNNN.png   source | target pose | generated | target, fixed pairs
+    checkpoints/latest.pt  resumable state (atomic): weights, optimisers, schedulers, scalers, RNG, step
+    generator.pt           the trained generator (written when the run completes; generators.load reads it)
+
+Rerunning the same command resumes from ``checkpoints/latest.pt``: the batch order is a function
+of (seed, step) (:class:`StepBatchSampler`) and every RNG state is restored, so an interrupted and
+resumed CPU run ends with the same weights as an uninterrupted one. Logging, samples and
+checkpoints happen on rank 0 only (:func:`is_main_process`), ready for DDP.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+from tqdm import tqdm
+
+from generators import checkpoints, create
+from generators.base import Batch, Generator, set_requires_grad
+from generators.presets import GeneratorSettings, steps_per_epoch
+from generators.run_config import RunConfig, describe_environment
+from generators.samples import save_grid
+from reid_bench.errors import ReidBenchError
+from reid_bench.io import atomic_path
+
+# Settings that change the arithmetic of a run: a resumed run must use the same ones.
+_RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out: Path
+    step: int  # steps completed
+    total_steps: int
+    finished: bool  # generator.pt written
+    perceptual: str
+
+    @property
+    def losses(self) -> Path:
+        return self.out / "losses.csv"
+
+    @property
+    def generator(self) -> Path:
+        return self.out / "generator.pt"
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a DDP run, or the only process: the one that logs, samples and checkpoints."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device``; ``None`` = full precision."""
+    choices = {"off": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+    if amp == "auto":
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if amp not in choices:
+        raise ReidBenchError(f"amp must be auto, fp16, bf16 or off, not {amp!r}.")
+    return choices[amp]
+
+
+class StepBatchSampler(Sampler[list[int]]):
+    """Index batches for steps ``start`` .. ``total - 1``; epoch e's order is seeded by (seed, e)."""
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int, total: int) -> None:
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.start, self.total = start, total
+        self.per_epoch = steps_per_epoch(size, batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order, order_epoch = None, -1
+        for step in range(self.start, self.total):
+            epoch, index = divmod(step, self.per_epoch)
+            if epoch != order_epoch:
+                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                order, order_epoch = torch.randperm(self.size, generator=generator), epoch
+            yield order[index * self.batch_size:(index + 1) * self.batch_size].tolist()
+
+    def __len__(self) -> int:
+        return self.total - self.start
+
+
+class LossLog:
+    """``losses.csv``: one row of per-term means per call to :meth:`write`; rows past the resumed
+    step (written after the last checkpoint) are dropped on resume."""
+
+    def __init__(self, path: Path, resume_step: int) -> None:
+        self.path = path
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+        self.columns: list[str] | None = None
+        self.offset = 0.0  # seconds already spent before this invocation
+        if path.exists():
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                rows = [row for row in reader if int(row["step"]) <= resume_step]
+                self.columns = list(reader.fieldnames or []) or None
+            if self.columns:
+                self._rewrite(rows)
+            if rows:
+                self.offset = float(rows[-1]["seconds"])
+        self.started = time.perf_counter()
+
+    def _rewrite(self, rows: list[dict[str, str]]) -> None:
+        assert self.columns is not None
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, self.columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def add(self, terms: Mapping[str, torch.Tensor]) -> None:
+        for key, value in terms.items():
+            self.sums[key] = self.sums.get(key, 0) + value.detach().float()
+        self.count += 1
+
+    def write(self, step: int, lr: float) -> dict[str, float]:
+        """Append the row for ``step`` and return its means (empty if nothing was added)."""
+        if not self.count:
+            return {}
+        means = {key: float(total) / self.count for key, total in self.sums.items()}
+        self.sums, self.count = {}, 0
+        row = {"step": step, "lr": f"{lr:.6g}", "seconds": f"{self.offset + time.perf_counter() - self.started:.1f}"}
+        row.update({key: f"{value:.6g}" for key, value in sorted(means.items())})
+        if self.columns is None:
+            self.columns = list(row)
+            self._rewrite([])
+        with open(self.path, "a", newline="") as handle:
+            csv.DictWriter(handle, self.columns, extrasaction="ignore").writerow(row)
+        return means
+
+
+def _to_device(batch: Batch, device: torch.device) -> dict[str, Any]:
+    return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+            for key, value in batch.items()}
+
+
+def _rng_state() -> dict[str, Any]:
+    import random
+
+    import numpy as np
+
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": [kind, keys.tolist(), position, has_gauss, gauss],
+    }
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), position, has_gauss, cached))
+
+
+@dataclass
+class _Trainer:
+    """The live objects of one run; :func:`train` drives it."""
+
+    config: RunConfig
+    model: Generator
+    discriminators: nn.ModuleDict
+    loss_networks: nn.ModuleDict
+    device: torch.device
+    total: int
+    amp: torch.dtype | None
+    optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
+    schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = field(init=False)
+    scalers: dict[str, torch.amp.GradScaler] = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.config.settings
+        params = {"g": self.model.parameters(), "d": self.discriminators.parameters()}
+        self.optimizers = {k: torch.optim.Adam(p, lr=s.lr, betas=(s.beta1, s.beta2)) for k, p in params.items()}
+        decay = self._decay
+        self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in self.optimizers.items()}
+        fp16 = self.amp == torch.float16
+        self.scalers = {k: torch.amp.GradScaler(self.device.type, enabled=fp16) for k in self.optimizers}
+
+    def _decay(self, step: int) -> float:
+        return max(0.0, 1.0 - step / self.total)
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None)
+
+    def _update(self, key: str, loss: torch.Tensor) -> None:
+        optimizer, scaler = self.optimizers[key], self.scalers[key]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        with self.autocast():
+            fake = self.model(batch)
+        set_requires_grad(self.discriminators, True)
+        with self.autocast():
+            d_terms = self.model.discriminator_losses(batch, fake.detach(), self.discriminators)
+        self._update("d", d_terms["total"])
+        set_requires_grad(self.discriminators, False)
+        with self.autocast():
+            g_terms = self.model.generator_losses(batch, fake, self.discriminators, self.loss_networks)
+        self._update("g", g_terms["total"])
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        terms = {f"g_{key}": value for key, value in g_terms.items()}
+        terms.update({f"d_{key}": value for key, value in d_terms.items()})
+        return terms
+
+    def lr(self) -> float:
+        return self.optimizers["g"].param_groups[0]["lr"]
+
+    @torch.no_grad()
+    def samples(self, path: Path, batch: Batch) -> None:
+        self.model.eval()
+        with self.autocast():
+            generated = self.model(batch)
+        self.model.train()
+        save_grid(path, batch, generated)
+
+    def state(self, step: int) -> dict[str, Any]:
+        state = checkpoints.record(self.model, self.meta(step))
+        state.update({
+            "step": step,
+            "settings": self.config.settings_dict(),
+            "discriminators": self.discriminators.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "rng": _rng_state(),
+        })
+        return state
+
+    def restore(self, state: Mapping[str, Any], path: Path) -> int:
+        checkpoints.load_weights(self.model, state, path)
+        stored, current = state["settings"], self.config.settings_dict()
+        changed = [k for k in _RESUME_KEYS if stored.get(k) != current.get(k)]
+        if state["meta"].get("total_steps") != self.total:
+            changed.append("total steps")
+        if changed:
+            raise ReidBenchError(
+                f"{path} was trained with other settings ({', '.join(changed)}); rerun with the same "
+                "settings to resume, or choose another --out."
+            )
+        self.discriminators.load_state_dict(state["discriminators"])
+        for kind in ("optimizers", "schedulers", "scalers"):
+            for key, obj in getattr(self, kind).items():
+                obj.load_state_dict(state[kind][key])
+        _set_rng_state(state["rng"])
+        return int(state["step"])
+
+    def meta(self, step: int) -> dict[str, Any]:
+        return {
+            "step": step,
+            "total_steps": self.total,
+            "preset": self.config.settings.preset,
+            "image_size": self.config.settings_dict()["image_size"],
+            "perceptual": self.config.perceptual,
+            "data": self.config.data,
+            "config_hash": self.config.config_hash(),
+        }
+
+
+def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, start: int, total: int) -> DataLoader:
+    sampler = StepBatchSampler(len(pairs), settings.batch_size, settings.seed, start, total)
+    cuda = device.type == "cuda"
+    workers = settings.workers if cuda else 0
+    return DataLoader(pairs, batch_sampler=sampler, num_workers=workers, pin_memory=cuda,
+                      generator=torch.Generator().manual_seed(settings.seed + start),
+                      persistent_workers=workers > 0)
+
+
+def _write_json(path: Path, content: Mapping[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None = None,
+          device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True) -> TrainResult:
+    """Train ``config.generator`` on ``pairs`` (sample dicts) into ``out``, resuming if it was started.
+
+    ``sample_pairs`` (default: ``pairs``) supplies the fixed rows of the sample grids. ``stop_at``
+    ends this invocation after that many completed steps with a checkpoint (the learning-rate
+    schedule still spans the whole run); the same call without it continues.
+    """
+    out, settings = Path(out), config.settings
+    if len(pairs) == 0:
+        raise ReidBenchError("there are no training pairs; check the dataset's pairs-train CSV.")
+    total = settings.total_steps(len(pairs))
+    final, state_path = out / "generator.pt", out / "checkpoints" / "latest.pt"
+    if final.exists():
+        checkpoints.check_matches(checkpoints.read(final), final, config.generator, config.options)
+        return TrainResult(out, total, total, True, config.perceptual)
+    device = resolve_device(device)
+    torch.manual_seed(settings.seed)
+    model = create(config.generator, **config.options).to(device).train()
+    discriminators = model.build_discriminators().to(device).train()
+    vgg = Path(config.vgg_weights) if config.vgg_weights else None
+    loss_networks = model.build_loss_networks(vgg).to(device)
+    trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))
+    main = is_main_process()
+    step = trainer.restore(checkpoints.read(state_path), state_path) if state_path.exists() else 0
+    run = {**config.describe(), **describe_environment(device, trainer.amp), "total_steps": total,
+           "pairs": len(pairs), "resumed_from": step}
+    if main:
+        _write_json(out / "run.json", run)
+    log = LossLog(out / "losses.csv", step) if main else None
+    sample_source = sample_pairs if sample_pairs is not None else pairs
+    shown = default_collate([sample_source[i] for i in range(min(settings.sample_count, len(sample_source)))])
+    shown = _to_device(shown, device)
+    stop, saved = min(total, stop_at if stop_at is not None else total), step
+    bar = tqdm(total=total, initial=step, desc=f"train {config.generator}", unit="step",
+               disable=not (progress and main), dynamic_ncols=True)
+    started = time.perf_counter()
+    try:
+        for batch in _loader(pairs, settings, device, step, stop):
+            terms = trainer.step(_to_device(batch, device))
+            step += 1
+            bar.update(1)
+            if log is not None:
+                log.add(terms)
+                if step % settings.log_every == 0 or step == stop:
+                    means = log.write(step, trainer.lr())
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k.endswith(("total", "l1"))})
+            if main and (step % settings.sample_every == 0 or step == total):
+                trainer.samples(out / "samples" / f"step_{step:07d}.png", shown)
+            if main and step < total and (step % settings.checkpoint_every == 0 or step == stop):
+                checkpoints.save(state_path, trainer.state(step))
+                saved = step
+    except KeyboardInterrupt:
+        if main and step > saved:
+            checkpoints.save(state_path, trainer.state(step))
+        raise
+    finally:
+        bar.close()
+    finished = step == total
+    if main and finished:
+        checkpoints.save(final, checkpoints.record(model, trainer.meta(step)))
+        state_path.unlink(missing_ok=True)  # optimiser states are ~3x the model; the run is complete
+        _write_json(out / "run.json", {**run, "finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
+    return TrainResult(out, step, total, finished, config.perceptual)

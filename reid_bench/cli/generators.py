@@ -1,0 +1,88 @@
+"""``reid-bench train-generator`` and ``reid-bench generate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from reid_bench.errors import ReidBenchError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train-generator", help="train a pose-guided generator (SAN or a baseline)")
+    train.add_argument("--generator", default="san", help="registry name (default: san)")
+    train.add_argument("--data", required=True, help="dataset folder (Market-1501 layout with pairs CSVs)")
+    train.add_argument("--preset", default="quick", help="quick (CPU, SynthPeople), market or deepfashion")
+    train.add_argument("--steps", type=int, default=None, help="total iterations (default: the preset's)")
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                       help="generator option, repeatable, e.g. --option blocks=3 --option use_mask=false")
+    train.add_argument("--out", default=None, help="output folder (default: the cache, printed)")
+    train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
+    train.set_defaults(handler=_train)
+
+    gen = subparsers.add_parser("generate", help="generate the images of a pairs CSV with a trained generator")
+    gen.add_argument("--generator", default=None, help="expected registry name (checked against the checkpoint)")
+    gen.add_argument("--checkpoint", required=True, help="generator.pt written by train-generator")
+    gen.add_argument("--pairs", required=True, help="CSV with header from,to")
+    gen.add_argument("--data", required=True, help="dataset folder holding the images of the pairs")
+    gen.add_argument("--out", required=True, help="output folder for <from>___<to>.png (stems, no .jpg)")
+    gen.add_argument("--batch-size", type=int, default=16)
+    gen.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    gen.set_defaults(handler=_generate)
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["blocks=3", "use_mask=false"]`` -> ``{"blocks": 3, "use_mask": False}`` (JSON values, else strings)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ReidBenchError(f"--option {pair!r} is not KEY=VALUE (e.g. --option blocks=3).")
+        lowered = text.lower()
+        try:
+            options[key] = json.loads(lowered if lowered in ("true", "false", "null") else text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
+def _train(args: argparse.Namespace) -> int:
+    import generators
+    from generators.run_config import configure
+    from generators.training import train
+    from reid_bench.data import PoseTransferPairs, load_dataset
+
+    config = configure(args.generator, data=str(args.data), preset=args.preset, options=parse_options(args.option),
+                       vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    out = args.out or config.default_out()
+    print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}) into {out}")
+    dataset = load_dataset(args.data)
+    needs = generators.get(args.generator).needs
+    pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=config.settings.image_size)
+    shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=config.settings.image_size) \
+        if dataset.pairs_path("test") is not None else None
+    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at)
+    state = "finished" if result.finished else f"stopped at step {result.step}; rerun to continue"
+    print(f"{state}: {result.step}/{result.total_steps} steps in {result.out} (losses: {result.losses})")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import generators
+    from generators.generate import generate
+    from generators.training import resolve_device
+    from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
+
+    model = generators.load(args.checkpoint, args.generator)
+    size = model.meta.get("image_size")
+    pairs = PoseTransferPairs(load_dataset(args.data), needs=model.needs, image_size=tuple(size) if size else None,
+                              pairs=read_pairs_csv(args.pairs))
+    summary = generate(model, pairs, args.out, batch_size=args.batch_size,
+                       device=resolve_device(args.device), skipped=pairs.skipped)
+    print(summary)
+    return 0
