@@ -15,7 +15,7 @@ from PIL import Image
 import generators
 from generators import checkpoints
 from generators.run_config import configure
-from generators.training import StepBatchSampler, train
+from generators.training import LossLog, StepBatchSampler, train
 from generators_fixtures import SyntheticPairs
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
@@ -164,3 +164,14 @@ def test_batches_depend_only_on_seed_and_step() -> None:
     assert len(straight) == 9 and all(len(batch) == 4 for batch in straight)
     assert sorted(sum(straight[:2], [])) != list(range(8))  # shuffled
     assert len(set(sum(straight[:2], []))) == 8  # without repetition inside an epoch
+
+
+def test_loss_log_drops_rows_written_after_the_last_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "losses.csv"
+    path.write_text("step,lr,seconds,g_l1\n10,1,1.0,0.5\n20,1,2.0,0.4\n30,1,3.0,0.3\n")
+    log = LossLog(path, resume_step=20)
+    log.add({"g_l1": torch.tensor(0.2)})
+    log.add({"g_l1": torch.tensor(0.4)})
+    assert log.write(25, lr=0.5) == {"g_l1": pytest.approx(0.3)}
+    steps = [(row["step"], row["g_l1"]) for row in rows(tmp_path)]
+    assert steps == [("10", "0.5"), ("20", "0.4"), ("25", "0.3")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from reid_bench.errors import ReidBenchError
@@ -57,7 +58,7 @@ def _train(args: argparse.Namespace) -> int:
     from generators.training import train
     from reid_bench.data import PoseTransferPairs, load_dataset
 
-    config = configure(args.generator, data=str(args.data), preset=args.preset, options=parse_options(args.option),
+    config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
                        vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
     out = args.out or config.default_out()
     print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}) into {out}")
