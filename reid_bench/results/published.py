@@ -48,7 +48,7 @@ def read_published(path: str | os.PathLike) -> list[PublishedRow]:
     """Every row of a published-numbers CSV, validated; a bad line raises one clear sentence."""
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             if tuple(reader.fieldnames or ()) != PUBLISHED_COLUMNS:
                 raise ReidBenchError(f"{path} is a foreign CSV: published numbers need the header "

@@ -170,7 +170,7 @@ def header_of(path: str | os.PathLike) -> tuple[str, ...]:
     if not path.is_file():
         raise ReidBenchError(f"{path} does not exist or is not a file; give the path of a results CSV.")
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             return tuple(name.strip() for name in next(csv.reader(handle), []))
     except (UnicodeDecodeError, csv.Error) as error:
         raise ReidBenchError(f"{path} is not a readable CSV ({error}); {_FIX_FILE}.") from None
@@ -190,7 +190,7 @@ def read_rows(path: str | os.PathLike) -> list[ResultRow]:
         raise _foreign(path, header)
     rows: list[ResultRow] = []
     seen: dict[RowKey, int] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         next(reader)
         while True:
