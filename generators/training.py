@@ -350,10 +350,12 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     bar = tqdm(total=total, initial=step, desc=f"train {config.generator}", unit="step",
                disable=not (progress and main), dynamic_ncols=True)
     started = time.perf_counter()
+    mid_step = False  # an interrupt inside a step leaves D updated and G not: keep the last checkpoint then
     try:
         for batch in _loader(pairs, settings, device, step, stop):
+            mid_step = True
             terms = trainer.step(_to_device(batch, device))
-            step += 1
+            step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:
                 log.add(terms)
@@ -366,7 +368,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
                 checkpoints.save(state_path, trainer.state(step))
                 saved = step
     except KeyboardInterrupt:
-        if main and step > saved:
+        if main and step > saved and not mid_step:
             checkpoints.save(state_path, trainer.state(step))
         raise
     finally:

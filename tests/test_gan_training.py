@@ -109,6 +109,29 @@ def test_interrupted_run_saves_and_the_same_call_resumes(tmp_path: Path) -> None
     assert all(torch.equal(a[key], b[key]) for key in a)
 
 
+def test_interrupt_inside_a_step_keeps_the_last_consistent_checkpoint(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tiny_config(10, checkpoint_every=4)
+    straight = train(config, SyntheticPairs(8), tmp_path / "straight", progress=False)
+    san = type(generators.create("san", **TINY))
+    original, calls = san.generator_losses, []
+
+    def interrupted(self, *args):  # Ctrl-C after step 6's discriminator update
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(san, "generator_losses", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, SyntheticPairs(8), tmp_path / "run", progress=False)
+    assert checkpoints.read(tmp_path / "run" / "checkpoints" / "latest.pt")["step"] == 4
+    monkeypatch.setattr(san, "generator_losses", original)
+    resumed = train(config, SyntheticPairs(8), tmp_path / "run", progress=False)
+    a, b = (checkpoints.read(r.generator)["state_dict"] for r in (straight, resumed))
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
 def test_resuming_with_other_options_or_settings_fails_clearly(tmp_path: Path) -> None:
     train(tiny_config(4), SyntheticPairs(8), tmp_path / "run", stop_at=2, progress=False)
     other = configure("san", data="synthetic", preset="quick", options={**TINY, "blocks": 3}, steps=4,
