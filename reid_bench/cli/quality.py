@@ -1,0 +1,99 @@
+"""``reid-bench eval-generator`` and ``reid-bench weights``.
+
+Table 1 is rendered by ``reid-bench tables`` (:mod:`reid_bench.cli.results`), which calls
+:func:`reid_bench.quality.table.render_table1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from reid_bench.errors import ReidBenchError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from reid_bench.quality.protocols import MASK_SOURCES, METRICS, PROTOCOLS
+
+    ev = subparsers.add_parser("eval-generator", help="image-quality metrics of a generator's test images")
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--generated", default=None,
+                        help="folder of <from>___<to>.png images (as `reid-bench generate` writes them)")
+    source.add_argument("--checkpoint", default=None,
+                        help="trained generator.pt: generate the test pairs first, then evaluate them")
+    ev.add_argument("--data", required=True, help="dataset folder holding the pairs' real images")
+    ev.add_argument("--generator", default=None,
+                    help="generator name in the rows (required with --generated; with --checkpoint: checked)")
+    ev.add_argument("--pairs", default=None, help="pairs CSV (from,to) (default: the dataset's *pairs-test.csv)")
+    ev.add_argument("--out", required=True, help="image-quality CSV to write the rows into (kept rows are merged)")
+    ev.add_argument("--protocol", default="gfla2020", choices=sorted(PROTOCOLS),
+                    help="FID reference: gfla2020 = the training split (GFLA, SAN Table 1), test-targets = the targets")
+    ev.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated, of {','.join(METRICS)}")
+    ev.add_argument("--mask", default="keypoints", choices=MASK_SOURCES,
+                    help="target body mask of mask-LPIPS/mask-SSIM: keypoints (PG2, GFLA) or parsing")
+    ev.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth, if not in the torch hub cache")
+    ev.add_argument("--lpips-weights", default=None, help="alexnet-owt-7be5be79.pth, if not in the torch hub cache")
+    ev.add_argument("--reid-checkpoint", default=None, help="checkpoint.pt of `reid-bench train-reid` (identity metrics)")
+    ev.add_argument("--images-out", default=None, help="with --checkpoint: where to write the generated images "
+                    "(default: the cache, printed)")
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples per interval")
+    ev.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ev.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    ev.set_defaults(handler=_eval_generator)
+
+    weights = subparsers.add_parser("weights", help="list every pretrained file the suite can use and whether it is here")
+    weights.add_argument("--inception-weights", default=None, help="check this file as the FID Inception")
+    weights.add_argument("--lpips-weights", default=None, help="check this file as LPIPS' AlexNet")
+    weights.add_argument("--vgg-weights", default=None, help="check this file as the perceptual loss's VGG-19")
+    weights.set_defaults(handler=_weights)
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _eval_generator(args: argparse.Namespace) -> int:
+    from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, evaluate_folder, load_networks
+    from reid_bench.quality.rows import write_rows
+
+    if args.generated and not args.generator:
+        raise ReidBenchError("--generated needs --generator NAME, the generator name written into the rows.")
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    settings = QualitySettings(protocol=args.protocol, metrics=metrics, mask_source=args.mask,
+                               batch_size=args.batch_size, resamples=args.resamples, seed=args.seed)
+    device = _device(args.device)
+    networks = load_networks(settings, inception_weights=args.inception_weights, lpips_weights=args.lpips_weights,
+                             reid_checkpoint=args.reid_checkpoint, device=device)
+    if args.generated:
+        pairs = None
+        if args.pairs:
+            from reid_bench.data import read_pairs_csv
+
+            pairs = read_pairs_csv(args.pairs)
+        rows = evaluate_folder(args.generated, args.data, args.generator, networks=networks, pairs=pairs,
+                               settings=settings, progress=True)
+    else:
+        rows, folder = evaluate_checkpoint(args.checkpoint, args.data, networks=networks, generator=args.generator,
+                                           pairs_csv=args.pairs, out=args.images_out, settings=settings,
+                                           device=device, progress=True)
+        print(f"generated images: {folder}")
+    for row in rows:
+        if row.missing:
+            print(f"{row.metric}: not computed - {row.weights}")
+        else:
+            interval = "" if row.ci_low is None else f" [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+            print(f"{row.metric}: {row.value:.4g}{interval} over {row.n_pairs} ({row.protocol})")
+    print(f"{len(rows)} rows written to {write_rows(args.out, rows)}")
+    return 0
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from reid_bench.quality.metric_weights import format_status, weights_status
+
+    given = {"inception": args.inception_weights, "alexnet": args.lpips_weights, "vgg19": args.vgg_weights}
+    print(format_status(weights_status(given)))
+    return 0
