@@ -1,0 +1,187 @@
+"""Def-GAN baseline (baselines/defgan.py): part affines and masks, the nearest-neighbour loss,
+sizes, a step of the shared loop, gradients, overfitting, the offline VGG rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import default_collate
+
+import generators
+from baselines.defgan import deform, nearest_neighbour_l1, part_affines, part_masks
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 4, "levels": 4, "discriminator_channels": 4, "perceptual": False}
+# A standing person on a 128x64 image, (y, x) in COCO-OpenPose order (as tests/conftest.py's).
+STANDING = torch.tensor([
+    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
+    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27],
+], dtype=torch.float32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root
+
+
+def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:  # D has 5 stride-2 convs: >= 64x32
+    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("defgan").needs, image_size=size)
+
+
+def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
+    data = pairs(root, size)
+    return default_collate([data[i] for i in range(count)])
+
+
+def tiny(**options) -> generators.Generator:
+    torch.manual_seed(0)
+    return generators.create("defgan", **{**TINY, **options})
+
+
+def test_registered_with_needs() -> None:
+    assert "defgan" in generators.names()
+    model = tiny()
+    assert model.name == "defgan" and model.needs == {"keypoints", "heatmap"}
+    with pytest.raises(ReidBenchError, match="nn_size"):
+        generators.create("defgan", nn_size=4)
+
+
+def test_affines_are_the_identity_for_the_same_pose_and_missing_parts_are_invalid() -> None:
+    pose = STANDING.unsqueeze(0)
+    theta, valid = part_affines(pose, pose, 128, 64)
+    assert valid.all()
+    assert torch.allclose(theta, torch.tensor([[1.0, 0, 0], [0, 1, 0]]).expand(1, 10, 2, 3), atol=1e-5)
+    no_nose = pose.clone()
+    no_nose[0, 0] = -1
+    _, valid = part_affines(pose, no_nose, 128, 64)
+    assert valid[0].tolist() == [True, False] + [True] * 8  # the head needs the nose
+
+
+def test_a_missing_source_limb_is_taken_from_the_mirrored_one() -> None:
+    source, target = STANDING.clone().unsqueeze(0), STANDING.clone().unsqueeze(0)
+    source[0, 4] = -1  # no right wrist in the source: the right forearm uses the left one
+    _, valid = part_affines(source, target, 128, 64)
+    assert valid[0, 8]  # (Relb, Rwri, Rsho) is limb 8
+    source[0, 7] = -1  # neither wrist
+    _, valid = part_affines(source, target, 128, 64)
+    assert not valid[0, 8] and not valid[0, 9]
+
+
+def test_warping_moves_features_with_the_keypoints() -> None:
+    source = STANDING.unsqueeze(0)
+    target = source.clone()
+    target[..., 1] += 4  # the target stands 4 px further right
+    theta, valid = part_affines(source, target, 128, 64)
+    features = torch.zeros(1, 1, 128, 64)
+    features[..., 40:60, 20:30] = 1
+    moved = deform(features, theta[:, :1], torch.ones(1, 1, 128, 64), "max")
+    assert torch.allclose(moved[0, 0, 50], torch.roll(features[0, 0, 50], 4), atol=1e-4)
+
+
+def test_part_masks_are_boxes_around_the_target_parts() -> None:
+    masks = part_masks(STANDING.unsqueeze(0), 128, 64)
+    assert masks.shape == (1, 10, 128, 64)
+    torso = masks[0, 0]
+    assert torso[45, 32] == 1 and torso[5, 32] == 0 and torso[120, 32] == 0
+    for part in range(10):
+        assert masks[0, part].sum() > 0
+
+
+def test_nearest_neighbour_loss_forgives_one_pixel_shifts() -> None:
+    image = torch.rand(1, 3, 16, 8)
+    shifted = torch.roll(image, 1, dims=-1)
+    assert nearest_neighbour_l1(image, image, 3) == 0
+    assert nearest_neighbour_l1(image, shifted, 3) < 0.25 * nearest_neighbour_l1(image, shifted, 1)  # only the wrapped column
+    assert torch.isclose(nearest_neighbour_l1(image, shifted, 1), (image - shifted).abs().sum(1).mean())
+
+
+@pytest.mark.parametrize("size, levels", [((128, 64), 6), ((256, 256), 7), ((256, 176), 7)])
+def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], levels: int) -> None:
+    model = tiny(levels=levels).eval()
+    with torch.no_grad():
+        out = model(batch(people, size))
+    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+
+
+def test_gradients_reach_every_parameter(people: Path) -> None:
+    model = tiny()
+    discriminators = model.build_discriminators()
+    data = batch(people, (64, 32), 3)
+    fake = model(data)
+    model.generator_losses(data, fake, discriminators, nn.ModuleDict())["total"].backward()
+    model.discriminator_losses(data, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not silent
+
+
+def test_perceptual_loss_runs_on_vgg_features(people: Path, tmp_path: Path) -> None:
+    features = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU())
+    stand_in = tmp_path / "random-vgg19-STAND-IN.pth"  # random weights: checks the code path only
+    torch.save({f"features.{key}": value for key, value in features.state_dict().items()}, stand_in)
+    model = tiny(perceptual=True)
+    with pytest.raises(ReidBenchError, match="no VGG-19 weights"):
+        model.build_loss_networks(None)
+    networks = model.build_loss_networks(stand_in)
+    data = batch(people, (64, 32))
+    losses = model.generator_losses(data, model(data), model.build_discriminators(), networks)
+    assert losses["nn"] > 0 and torch.isfinite(losses["total"])
+
+
+def test_paper_preset_stops_without_vgg_and_quick_records_it() -> None:
+    with pytest.raises(ReidBenchError, match="vgg19"):
+        configure("defgan", data="x", preset="market")
+    config = configure("defgan", data="x", preset="quick")
+    assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
+
+
+def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
+    config = configure("defgan", data=str(people), preset="quick", options=TINY, steps=2, batch_size=4,
+                       image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
+    result = train(config, pairs(people, (64, 32)), tmp_path / "run", progress=False)
+    assert result.finished and generators.load(result.generator, "defgan").meta["step"] == 2
+
+
+def l1_on(model: generators.Generator, data: dict) -> float:
+    with torch.no_grad():
+        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
+
+
+def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
+    options = {**TINY, "channels": 8}
+    config = configure("defgan", data=str(people), preset="quick", options=options, steps=40, batch_size=4, lr=3e-3,
+                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
+    fixed = torch.utils.data.Subset(pairs(people, (64, 32)), range(4))
+    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
+    before = l1_on(generators.create("defgan", **config.options), default_collate(list(fixed)))
+    result = train(config, fixed, tmp_path / "run", progress=False)
+    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    assert after < 0.5 * before
+
+
+def test_presets_hold_the_papers_settings() -> None:
+    presets = generators.get("defgan").preset_options
+    assert presets["market"]["nn_size"] == 3 and presets["deepfashion"]["nn_size"] == 5
+    assert presets["market"]["levels"] == 6 and presets["deepfashion"]["levels"] == 7
+    assert presets["market"]["content_weight"] == 0.01
