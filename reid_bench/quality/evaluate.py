@@ -64,6 +64,7 @@ class Networks:
     lpips: LpipsFn | None = None
     identity: PathFeatures | None = None
     notes: dict[str, str] = field(default_factory=dict)  # "fid" / "lpips" / "identity" -> weights cell
+    identity_model: str = "none given"  # what the identity network is, for the rows' protocol cells
 
 
 IDENTITY_MISSING = ("missing: a Re-ID checkpoint trained on the real training split (train one with "
@@ -96,9 +97,8 @@ def load_networks(settings: QualitySettings, *, inception_weights: str | os.Path
         if reid_checkpoint is not None:
             from reid_bench.quality.identity import reid_features
 
-            networks.identity, described = reid_features(reid_checkpoint, device)
+            networks.identity, networks.identity_model = reid_features(reid_checkpoint, device)
             networks.notes["identity"] = f"Re-ID checkpoint {reid_checkpoint}"
-            networks.notes["identity-model"] = described
     return networks
 
 
@@ -221,8 +221,7 @@ def _identity_rows(dataset: ReidDataset, generator: str, generated: list[Generat
                    settings: QualitySettings, networks: Networks, protocol: Protocol) -> list[QualityRow]:
     wanted = [m for m in IDENTITY_METRICS if m in settings.metrics]
     gallery_text = f"{dataset.folders['test']}/ ({len(dataset.gallery)} images)"
-    model = networks.notes.get("identity-model", "not given")
-    cells = {m: protocols.identity_cell(protocol, m, model, gallery_text) for m in wanted}
+    cells = {m: protocols.identity_cell(protocol, m, networks.identity_model, gallery_text) for m in wanted}
     note = networks.notes.get("identity", IDENTITY_MISSING)
     records = [(p, dataset.record(p.source), dataset.record(p.target)) for p in generated]
     usable = [(p, s, t) for p, s, t in records if s is not None and t is not None and t.pid > 0]

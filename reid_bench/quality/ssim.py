@@ -14,7 +14,9 @@
   covariance, ``C1 = (0.01 R)^2``, ``C2 = (0.03 R)^2`` with ``R`` the *generated* image's range
   (max - min over all its pixels, PATN's rule, usually close to 255), the SSIM map with a 5-pixel
   border cropped, averaged; then the mean of the three channels. One addition: a constant
-  generated image (range 0, where PATN's call divides 0 by 0) uses ``R = 255``.
+  generated image (range 0, where PATN's call divides 0 by 0) uses ``R = 255``. GFLA's
+  ``script/metrics.py`` (Ren et al. CVPR 2020) reports this same number as ``ssim_256``, beside
+  another SSIM (51-pixel uniform window on [0, 1] images) that is not computed here.
 - **mask-SSIM** (Ma et al., "Pose Guided Person Image Generation", NeurIPS 2017, Sec. 4.1):
   the same SSIM of ``target * mask`` against ``generated * mask``, where ``mask`` is the
   target's body mask and the background becomes black (0), as PATN computes it (the data range
