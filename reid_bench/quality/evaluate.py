@@ -165,7 +165,7 @@ def _collect(generated: list[GeneratedPair], dataset: ReidDataset, settings: Qua
         fake = np.stack([read_rgb(p.path) for p in pairs])
         real = np.stack([read_rgb(dataset.image_path(p.target)) for p in pairs])
         masks = (np.stack([target_mask(dataset, p.target, p.size, settings.mask_source) for p in pairs])
-                 if wanted & set(MASKED) else None)
+                 if set(per_pair) & set(MASKED) else None)
         for metric in per_pair:
             per_pair[metric][batch] = _pair_values(metric, fake, real, masks, networks.lpips)
         if with_fid:
