@@ -1,0 +1,174 @@
+"""VU-Net baseline (baselines/vunet.py): the stickman, the KL ramp, sizes, a step of the shared loop,
+gradients, overfitting, the offline VGG rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import default_collate
+from torchvision.models.vgg import cfgs, make_layers
+
+import generators
+from baselines.vunet import stickman
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 4, "max_channels": 8, "scales": 4, "perceptual": False}
+STANDING = torch.tensor([
+    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
+    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27],
+], dtype=torch.float32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root
+
+
+def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:
+    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("vunet").needs, image_size=size)
+
+
+def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
+    data = pairs(root, size)
+    return default_collate([data[i] for i in range(count)])
+
+
+def tiny(**options) -> generators.Generator:
+    torch.manual_seed(0)
+    return generators.create("vunet", **{**TINY, **options})
+
+
+def test_registered_with_needs() -> None:
+    assert "vunet" in generators.names()
+    model = tiny()
+    assert model.name == "vunet" and model.needs == {"keypoints"}
+    with pytest.raises(ReidBenchError, match="latent_scales"):
+        generators.create("vunet", scales=3, latent_scales=4)
+
+
+def test_stickman_draws_right_left_and_torso_in_their_channels() -> None:
+    pose = STANDING.unsqueeze(0)
+    image = stickman(pose, 128, 64)[0]
+    assert image.shape == (3, 128, 64) and image.min() == -1 and image.max() == 1
+    assert image[:, 100, 26].tolist() == [1, -1, -1]  # right shin: red
+    assert image[:, 100, 38].tolist() == [-1, 1, -1]  # left shin: green
+    assert image[2, 45, 32] == 1  # inside the torso: blue
+    assert (image[:, 5, 5] == -1).all()  # background
+    neck_to_nose = image[:, 20, 32]
+    assert torch.allclose(neck_to_nose[:2], torch.tensor([127 / 255 * 2 - 1] * 2))
+    no_right_leg = pose.clone()
+    no_right_leg[0, 10] = -1
+    assert stickman(no_right_leg, 128, 64)[0, 0, 100, 26] == -1
+
+
+def test_kl_weight_ramps_like_the_code() -> None:
+    model = tiny(kl_start=100, kl_end=200)
+    assert model.kl_weight(0) == 1e-6 and model.kl_weight(100) == pytest.approx(1e-6)
+    assert model.kl_weight(150) == pytest.approx(0.5, abs=1e-5) and model.kl_weight(500) == 1.0
+    defaults = generators.create("vunet", **TINY)
+    assert defaults.kl_weight(50_000) == pytest.approx(1e-6) and defaults.kl_weight(75_000) == 1.0
+
+
+@pytest.mark.parametrize("size, scales", [((128, 64), 7), ((256, 256), 7), ((256, 176), 7)])
+def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], scales: int) -> None:
+    model = tiny(scales=scales).eval()
+    with torch.no_grad():
+        out = model(batch(people, size))
+    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+
+
+def test_generation_uses_the_posterior_mean_and_the_source(people: Path) -> None:
+    model = tiny().eval()
+    data = batch(people, (32, 16))
+    with torch.no_grad():
+        first, second = model(data), model(data)
+        other = model(dict(data, src_image=-data["src_image"]))
+    assert torch.equal(first, second)
+    assert not torch.allclose(first, other)
+
+
+def test_gradients_reach_every_parameter_and_the_step_counts(people: Path) -> None:
+    model = tiny(kl_start=-2, kl_end=-1)  # full KL weight from the start
+    discriminators = model.build_discriminators()
+    data = batch(people, (32, 16), 3)
+    fake = model(data)
+    losses = model.generator_losses(data, fake, discriminators, nn.ModuleDict())
+    losses["total"].backward()
+    assert losses["kl_weight"] == 1 and int(model.kl_step) == 1
+    silent = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not silent
+    stand_in = model.discriminator_losses(data, fake.detach(), discriminators)["total"]
+    stand_in.backward()  # VU-Net has no adversary: a constant 0 over one empty parameter
+    assert float(stand_in.detach()) == 0 and all(p.grad is not None for p in discriminators.parameters())
+
+
+def test_perceptual_likelihood_runs_on_vgg_features(people: Path, tmp_path: Path) -> None:
+    features = make_layers(cfgs["E"])  # random weights: checks the code path only
+    stand_in = tmp_path / "random-vgg19-STAND-IN.pth"
+    torch.save({f"features.{key}": value for key, value in features.state_dict().items()}, stand_in)
+    model = tiny(perceptual=True)
+    with pytest.raises(ReidBenchError, match="no VGG-19 weights"):
+        model.build_loss_networks(None)
+    data = batch(people, (32, 32))
+    losses = model.generator_losses(data, model(data), model.build_discriminators(), model.build_loss_networks(stand_in))
+    assert {"vgg_relu1_2", "vgg_relu5_2"} <= set(losses) and torch.isfinite(losses["total"])
+
+
+def test_paper_preset_stops_without_vgg_and_quick_records_it() -> None:
+    with pytest.raises(ReidBenchError, match="vgg19"):
+        configure("vunet", data="x", preset="deepfashion")
+    config = configure("vunet", data="x", preset="quick")
+    assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
+
+
+def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
+    config = configure("vunet", data=str(people), preset="quick", options=TINY, steps=2, batch_size=4,
+                       image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
+    result = train(config, pairs(people, (32, 16)), tmp_path / "run", progress=False)
+    model = generators.load(result.generator, "vunet")
+    assert result.finished and int(model.kl_step) == 2
+
+
+def l1_on(model: generators.Generator, data: dict) -> float:
+    with torch.no_grad():
+        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
+
+
+def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
+    options = {**TINY, "channels": 8, "max_channels": 16}
+    config = configure("vunet", data=str(people), preset="quick", options=options, steps=40, batch_size=4, lr=3e-3,
+                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
+    fixed = torch.utils.data.Subset(pairs(people, (32, 16)), range(4))
+    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
+    before = l1_on(generators.create("vunet", **config.options), default_collate(list(fixed)))
+    result = train(config, fixed, tmp_path / "run", progress=False)
+    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    assert after < 0.5 * before
+
+
+def test_presets_hold_the_papers_settings() -> None:
+    presets = generators.get("vunet").preset_options
+    for preset in ("market", "deepfashion"):
+        assert (presets[preset]["channels"], presets[preset]["max_channels"]) == (32, 128)
+        assert (presets[preset]["kl_start"], presets[preset]["kl_end"]) == (50_000, 75_000)
