@@ -12,7 +12,7 @@ from reid_bench.errors import ReidBenchError
 
 def test_summary_of_a_good_folder(market_dir):
     summary = check_dataset(market_dir)
-    assert summary.kind == "market"
+    assert summary.kind == "market1501"
     assert summary.identities == {"train": 3, "query": 2, "gallery": 3}
     assert summary.images == {"train": 6, "query": 2, "gallery": 5}
     assert summary.cameras == {"train": [0, 1, 2, 5], "query": [0, 1], "gallery": [0, 1, 3, 4]}
@@ -24,7 +24,7 @@ def test_summary_of_a_good_folder(market_dir):
     assert (train.rows, train.all_missing, train.images_without_row) == (6, 1, 0)
     assert summary.pairs == {"train": 3, "test": 2}
     text = str(summary)
-    assert "market dataset at" in text and "128x64" in text and "bounding_box_test 5/6" in text
+    assert "market1501 dataset at" in text and "128x64" in text and "bounding_box_test 5/6" in text
     assert "pairs: train 3, test 2" in text
 
 

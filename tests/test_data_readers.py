@@ -10,7 +10,7 @@ from reid_bench.errors import ReidBenchError
 
 def test_market_layout(market_dir):
     dataset = load_dataset(market_dir)
-    assert dataset.kind == "market" and dataset.root == market_dir
+    assert dataset.kind == "market1501" and dataset.root == market_dir
     # train: original pids 2, 7, 11 relabelled 0, 1, 2 in sorted order; Thumbs.db ignored
     assert [(r.name, r.pid, r.camid) for r in dataset.train] == [
         ("0002_c1s1_000101_01.jpg", 0, 0), ("0002_c2s1_000201_01.jpg", 0, 1),
@@ -63,7 +63,7 @@ def test_market_subfolder_and_synthpeople_marker(tmp_path, data_files):
     outer = tmp_path / "market1501"
     inner = data_files.write_market(outer / "Market-1501-v15.09.15")
     dataset = load_dataset(outer)
-    assert dataset.root == inner and dataset.kind == "market" and len(dataset.train) == 6
+    assert dataset.root == inner and dataset.kind == "market1501" and len(dataset.train) == 6
     (inner / "synthpeople.json").write_text("{}")
     assert load_dataset(outer).kind == "synthpeople"
 

@@ -53,7 +53,7 @@ def load_dataset(root: str | os.PathLike) -> ReidDataset:
         )
     base = given / MARKET_SUBFOLDER if (given / MARKET_SUBFOLDER).is_dir() else given
     if any((base / folder).is_dir() for folder in MARKET_FOLDERS.values()):
-        kind = "synthpeople" if (base / SYNTHPEOPLE_MARKER).is_file() else "market"
+        kind = "synthpeople" if (base / SYNTHPEOPLE_MARKER).is_file() else "market1501"
         return read_market(base, kind)
     base = given / DEEPFASHION_SUBFOLDER if (given / DEEPFASHION_SUBFOLDER).is_dir() else given
     if any((base / folder).is_dir() for folder in DEEPFASHION_FOLDERS.values()):

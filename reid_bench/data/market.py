@@ -165,7 +165,7 @@ def _read_folder(folder: Path) -> list[ImageRecord]:
     return records
 
 
-def read_market(root: Path, kind: str = "market") -> ReidDataset:
+def read_market(root: Path, kind: str = "market1501") -> ReidDataset:
     """Read the Market-1501 layout in ``root`` (the folder holding the three split folders)."""
     missing = [f"{f}/" for f in MARKET_FOLDERS.values() if not (root / f).is_dir()]
     if missing:
