@@ -1,0 +1,139 @@
+"""DPIG baseline (baselines/dpig.py): body-part boxes, the three embeddings, sizes, a step of the
+shared loop, gradients, overfitting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import default_collate
+
+import generators
+from baselines._blocks import POINT
+from baselines.dpig import PARTS, part_boxes
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 4, "bottleneck": 8, "roi_size": 8, "part_dim": 4, "pose_dim": 4, "pose_hidden": 8,
+        "pose_blocks": 1, "discriminator_channels": 4}
+STANDING = torch.tensor([
+    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
+    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27],
+], dtype=torch.float32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root
+
+
+def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:
+    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("dpig").needs, image_size=size)
+
+
+def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
+    data = pairs(root, size)
+    return default_collate([data[i] for i in range(count)])
+
+
+def tiny(size: tuple[int, int], **options) -> generators.Generator:
+    torch.manual_seed(0)
+    return generators.create("dpig", height=size[0], width=size[1], **{**TINY, **options})
+
+
+def test_registered_with_needs_and_resolved_options() -> None:
+    assert "dpig" in generators.names()
+    model = tiny((128, 64))
+    assert model.name == "dpig" and model.needs == {"keypoints", "heatmap", "mask"}
+    assert model.options["levels"] == 5 and generators.create("dpig", **model.options).options == model.options
+    with pytest.raises(ReidBenchError, match="roi_size"):
+        generators.create("dpig", roi_size=1)
+
+
+def test_part_boxes_hold_their_keypoints_and_missing_parts_are_invisible() -> None:
+    pose = STANDING.unsqueeze(0)
+    boxes, visible = part_boxes(pose, 128, 64)
+    assert boxes.shape == (1, 7, 4) and visible.all()
+    for part, box in zip(PARTS, boxes[0]):
+        points = pose[0, [POINT[n] for n in part]]
+        assert (points[:, 1] >= box[0]).all() and (points[:, 0] >= box[1]).all()
+        assert (points[:, 1] <= box[2]).all() and (points[:, 0] <= box[3]).all()
+    no_left_leg = pose.clone()
+    no_left_leg[0, [11, 12, 13]] = -1
+    _, visible = part_boxes(no_left_leg, 128, 64)
+    assert visible[0].tolist() == [True, True, True, True, True, False, True]
+
+
+def test_a_missing_part_has_a_zero_embedding(people: Path) -> None:
+    model = tiny((32, 16))
+    data = batch(people, (32, 16))
+    data["src_keypoints"][:, [11, 12, 13]] = -1  # no left leg (part 6 of 7)
+    with torch.no_grad():
+        parts = model.embeddings(data)[:, :7 * 4].view(2, 7, 4)
+    assert (parts[:, 5] == 0).all() and (parts[:, :5] != 0).any()
+
+
+@pytest.mark.parametrize("size, background", [((128, 64), True), ((256, 256), False), ((256, 176), True)])
+def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], background: bool) -> None:
+    model = tiny(size, background=background).eval()
+    with torch.no_grad():
+        out = model(batch(people, size))
+    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+    assert model.config.embedding_dim == 7 * 4 + (16 if background else 0) + 4
+
+
+def test_gradients_reach_every_parameter(people: Path) -> None:
+    model = tiny((32, 16), channels=8)  # ReLUs: narrower nets have dead units
+    discriminators = model.build_discriminators()
+    data = batch(people, (32, 16), 3)
+    fake = model(data)
+    model.generator_losses(data, fake, discriminators, nn.ModuleDict())["total"].backward()
+    model.discriminator_losses(data, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not silent
+
+
+def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
+    config = configure("dpig", data=str(people), preset="quick", options={**TINY, "height": 32, "width": 16},
+                       steps=2, batch_size=4, image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
+    assert config.perceptual == "not used"
+    result = train(config, pairs(people, (32, 16)), tmp_path / "run", progress=False)
+    assert result.finished and generators.load(result.generator, "dpig").meta["step"] == 2
+
+
+def l1_on(model: generators.Generator, data: dict) -> float:
+    with torch.no_grad():
+        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
+
+
+def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
+    options = {**TINY, "channels": 8, "bottleneck": 32, "height": 32, "width": 16}
+    config = configure("dpig", data=str(people), preset="quick", options=options, steps=60, batch_size=4, lr=6e-3,
+                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
+    fixed = torch.utils.data.Subset(pairs(people, (32, 16)), range(4))
+    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
+    before = l1_on(generators.create("dpig", **config.options), default_collate(list(fixed)))
+    result = train(config, fixed, tmp_path / "run", progress=False)
+    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    assert after < 0.5 * before
+
+
+def test_presets_hold_the_papers_settings() -> None:
+    presets = generators.get("dpig").preset_options
+    assert presets["market"]["background"] and not presets["deepfashion"]["background"]
+    assert presets["market"]["roi_size"] == 48 and generators.create("dpig", **presets["quick"]).options["l1_weight"] == 20
