@@ -85,7 +85,7 @@ def _torchvision_resnet(name: str, weights_path: str | os.PathLike | None, load_
     net = getattr(torchvision.models, name)(weights=None)
     found = weights.find(name, weights_path) if load_weights else None
     if found is None and load_weights:
-        _warn_random(name, weights.missing_message(name))
+        _warn_random(name, weights.missing_message(name).rstrip("."))
     elif found is not None:
         try:
             net.load_state_dict(_read_state_dict(found))
