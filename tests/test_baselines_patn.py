@@ -1,0 +1,135 @@
+"""PATN (baselines/patn.py): registry, shapes, gradients, the shared loop, overfitting, VGG rule."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from torch import nn
+
+import generators
+from baselines.patn import PATBlock
+from generators.base import count_parameters
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 4, "blocks": 2, "discriminator_channels": 4, "discriminator_blocks": 1, "dropout": False,
+        "discriminator_dropout": False}
+
+
+@pytest.fixture(autouse=True)
+def one_thread_no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # no VGG-19, as on a fresh machine
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def synth_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """Eight SynthPeople pairs at 32x16, loaded once (lists are Datasets)."""
+    root = render_dataset(tmp_path_factory.mktemp("synth") / "sp", SynthConfig(identities=4), workers=1).root
+    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("patn").needs, image_size=(32, 16))
+    return [pairs[i] for i in range(8)]
+
+
+def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    items = {}
+    for prefix in ("src", "tgt"):
+        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
+        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
+    return items
+
+
+def test_registered_and_declares_its_needs() -> None:
+    assert "patn" in generators.names()
+    model = generators.create("patn", **TINY)
+    assert model.name == "patn" and model.needs == frozenset({"heatmap"})
+    assert set(model.preset_options) == {"quick", "market", "deepfashion"}
+
+
+@pytest.mark.parametrize("size", [(128, 64), (256, 256), (256, 176), (30, 18)])
+def test_output_has_the_input_size_and_range(size: tuple[int, int]) -> None:
+    model = generators.create("patn", **TINY).eval()
+    with torch.no_grad():
+        out = model(random_batch(1, *size))
+    assert out.shape == (1, 3, *size) and out.min() >= -1 and out.max() <= 1
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_gradients_reach_every_parameter(norm: str) -> None:
+    model = generators.create("patn", **{**TINY, "norm": norm, "perceptual": False})
+    discriminators = model.build_discriminators()
+    assert set(discriminators) == {"pose", "appearance"}
+    batch = random_batch(2, 32, 16)
+    fake = model(batch)
+    model.generator_losses(batch, fake, discriminators, nn.ModuleDict())["total"].backward()
+    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not silent
+
+
+def test_the_pose_stream_gates_the_image_stream() -> None:
+    model = generators.create("patn", **TINY).train()  # batch statistics: N(0, 0.02) weights vanish in eval at init
+    batch = random_batch(1, 32, 16)
+    other = dict(batch, tgt_heatmap=batch["tgt_heatmap"].flip(-1))
+    with torch.no_grad():
+        assert (model(batch) - model(other)).abs().max() > 0
+
+
+def test_block_count_and_paper_size() -> None:
+    counts = [count_parameters(generators.create("patn", channels=4, blocks=k)) for k in (1, 2, 3)]
+    later_block = count_parameters(PATBlock(16, "batch", True, first=False))
+    assert counts[2] - counts[1] == later_block
+    market = generators.create("patn", **generators.get("patn").preset_options["market"])
+    assert round(count_parameters(market) / 1e6, 2) == 41.37  # PATN's paper: 41.36M
+
+
+def test_paper_presets_and_the_offline_vgg_rule() -> None:
+    presets = generators.get("patn").preset_options
+    market, fashion = presets["market"], presets["deepfashion"]
+    assert (market["lambda_gan"], market["lambda_l1"], market["lambda_perceptual"]) == (5, 10, 10)
+    assert (fashion["lambda_gan"], fashion["lambda_l1"], fashion["lambda_perceptual"]) == (5, 1, 1)
+    assert market["blocks"] == fashion["blocks"] == 9 and fashion["norm"] == "instance"
+    with pytest.raises(ReidBenchError, match="vgg19-dcbb9e9d.pth"):
+        configure("patn", data="synthetic", preset="market")
+    quick = configure("patn", data="synthetic", preset="quick")
+    assert quick.perceptual.startswith("off (vgg19 weights missing") and quick.options["perceptual"] is False
+    with pytest.raises(ReidBenchError, match="norm"):
+        generators.create("patn", norm="group")
+
+
+def test_perceptual_term_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
+    """Random VGG-19 weights as a STAND-IN file: exercises the code path, measures nothing."""
+    features = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1))
+    stand_in = tmp_path / "random-vgg19-STAND-IN.pth"
+    torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, stand_in)
+    model = generators.create("patn", **TINY)
+    networks = model.build_loss_networks(stand_in)
+    batch = random_batch(2, 32, 16)
+    terms = model.generator_losses(batch, model(batch), model.build_discriminators(), networks)
+    assert terms["perceptual"] > 0
+
+
+def test_one_step_and_a_short_overfit_in_the_shared_loop(tmp_path: Path, synth_pairs: list[dict]) -> None:
+    config = configure("patn", data="synthetic", preset="quick", options=TINY, steps=60, batch_size=8,
+                       image_size=None, lr=2e-3, log_every=5, sample_every=1000, checkpoint_every=1000)
+    result = train(config, synth_pairs, tmp_path / "run", progress=False)
+    assert result.finished and result.step == 60
+    with open(result.losses, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"g_l1", "g_adversarial_pose", "g_adversarial_appearance", "d_pose", "d_appearance"} <= set(rows[0])
+    assert "g_perceptual" not in rows[0]
+    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"])
+    model = generators.load(result.generator, "patn")
+    with torch.no_grad():
+        assert model(random_batch(1, 32, 16)).shape == (1, 3, 32, 16)
