@@ -1,0 +1,193 @@
+"""Intr-Flow (baselines/intrflow.py): registry, shapes, gradients, the keypoint pseudo-flow, the loop."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+from torch import nn
+
+import generators
+from baselines._flow import warp
+from baselines.intrflow import BACKGROUND, INVISIBLE, VISIBLE, keypoint_flow
+from generators.base import count_parameters
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+TINY = {"channels": 4, "max_channels": 8, "scales": 3, "warp_scales": 2, "residual_blocks": 1, "flow_channels": 4,
+        "flow_max_channels": 8, "flow_scales": 2, "discriminator_channels": 4, "discriminator_layers": 2}
+STANDING = torch.tensor([  # (y, x) on 128x64, OpenPose-18 order
+    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
+    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27]], dtype=torch.float32)
+
+
+@pytest.fixture(autouse=True)
+def one_thread_no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def synth_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    root = render_dataset(tmp_path_factory.mktemp("synth") / "sp", SynthConfig(identities=4), workers=1).root
+    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("intrflow").needs,
+                              image_size=(32, 16))
+    return [pairs[i] for i in range(8)]
+
+
+def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    items = {}
+    scale = torch.tensor([height / 128, width / 64])
+    for prefix in ("src", "tgt"):
+        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
+        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
+        jitter = torch.randn(batch, 18, 2, generator=generator) * 2
+        items[f"{prefix}_keypoints"] = (STANDING * scale + jitter).clamp_min(0)
+        items[f"{prefix}_mask"] = (torch.rand(batch, 1, height, width, generator=generator) > 0.5).float()
+    return items
+
+
+def test_registered_and_declares_its_needs() -> None:
+    assert "intrflow" in generators.names()
+    model = generators.create("intrflow", **TINY)
+    assert model.needs == frozenset({"heatmap", "keypoints", "mask"})
+    assert set(model.preset_options) == {"quick", "market", "deepfashion"}
+
+
+@pytest.mark.parametrize("size, options", [((128, 64), "market"), ((256, 256), "deepfashion"),
+                                           ((256, 176), "deepfashion"), ((30, 18), "tiny")])
+def test_output_has_the_input_size_and_range(size: tuple[int, int], options: str) -> None:
+    """Paper depths (5 / 7 levels) at their sizes, with narrow widths to stay fast."""
+    depth = TINY if options == "tiny" else {**TINY, **generators.get("intrflow").preset_options[options]}
+    model = generators.create("intrflow", **depth).eval()
+    with torch.no_grad():
+        out = model(random_batch(1, *size))
+    assert out.shape == (1, 3, *size) and out.min() >= -1 and out.max() <= 1
+
+
+def test_gradients_reach_every_parameter() -> None:
+    model = generators.create("intrflow", **{**TINY, "perceptual": False})
+    discriminators = model.build_discriminators()
+    batch = random_batch(2, 32, 16)
+    fake = model(batch)
+    terms = model.generator_losses(batch, fake, discriminators, nn.ModuleDict())
+    assert {"l1", "adversarial", "flow", "visibility"} <= set(terms)
+    terms["total"].backward()
+    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+        assert not silent
+
+
+def test_without_end_to_end_the_image_loss_does_not_reach_the_flow_network() -> None:
+    model = generators.create("intrflow", **{**TINY, "end_to_end": False})
+    batch = random_batch(2, 32, 16)
+    nn.functional.l1_loss(model(batch), batch["tgt_image"]).backward()
+    assert all(p.grad is None for p in model.flow_net.parameters())
+    assert any(p.grad is not None for p in model.generator.parameters())
+
+
+def test_keypoint_pseudo_flow_of_a_translated_person() -> None:
+    """Target = source moved by (dx, dy) = (3, 5): the flow inside the target mask is (-3, -5)."""
+    height, width = 128, 64
+    src_mask = torch.zeros(1, 1, height, width)
+    src_mask[..., 10:118, 15:50] = 1
+    tgt_mask = torch.roll(src_mask, shifts=(5, 3), dims=(2, 3))
+    source = STANDING[None]
+    target = source + torch.tensor([5.0, 3.0])
+    flow, visibility, valid = keypoint_flow(source, target, src_mask, tgt_mask)
+    inside = tgt_mask[0, 0] > 0
+    assert valid[0, 0][inside].all() and not valid[0, 0][~inside].any()
+    assert torch.allclose(flow[0, 0][inside], torch.tensor(-3.0), atol=1e-3)
+    assert torch.allclose(flow[0, 1][inside], torch.tensor(-5.0), atol=1e-3)
+    assert (visibility[0][inside] == VISIBLE).all() and (visibility[0][~inside] == BACKGROUND).all()
+    warped = warp(src_mask, flow)
+    assert torch.equal(warped[0, 0][inside] > 0.5, torch.ones(int(inside.sum()), dtype=torch.bool))
+
+
+def test_a_limb_missing_in_the_source_is_invisible() -> None:
+    height, width = 128, 64
+    mask = torch.zeros(1, 1, height, width)
+    mask[..., 10:118, 15:50] = 1
+    source = STANDING[None].clone()
+    source[0, 10] = -1  # right ankle not seen in the source: the right shin cannot be fitted
+    _, visibility, valid = keypoint_flow(source, STANDING[None], mask, mask)
+    shin = (100, 26)  # on the target's right shin, between knee (88, 26) and ankle (112, 26)
+    assert visibility[0, shin[0], shin[1]] == INVISIBLE and valid[0, 0, shin[0], shin[1]] == 0
+    assert visibility[0, 40, 32] == VISIBLE  # the torso still maps
+
+
+def test_pseudo_flow_fits_a_scaled_pose_as_a_similarity() -> None:
+    mask = torch.ones(1, 1, 128, 64)
+    source = STANDING[None]
+    target = source * 0.5 + torch.tensor([20.0, 10.0])  # target coordinates = 0.5 * source + shift
+    flow, _, valid = keypoint_flow(source, target, mask, mask)
+    y, x = 60, 30  # a target pixel near the torso; its source position is (p - shift) / 0.5
+    expected = (torch.tensor([x - 10.0, y - 20.0]) / 0.5) - torch.tensor([float(x), float(y)])
+    assert valid[0, 0, y, x] == 1
+    assert torch.allclose(flow[0, :, y, x], expected, atol=1e-2)
+
+
+def test_presets_sizes_and_the_offline_vgg_rule() -> None:
+    presets = generators.get("intrflow").preset_options
+    assert (presets["market"]["scales"], presets["market"]["warp_scales"], presets["market"]["flow_scales"]) == (5, 4, 4)
+    assert (presets["deepfashion"]["scales"], presets["deepfashion"]["warp_scales"]) == (7, 5)
+    model = generators.create("intrflow", **presets["deepfashion"])
+    assert 19.0e6 < count_parameters(model) < 19.5e6  # G 12.66M + F 6.59M
+    with pytest.raises(ReidBenchError, match="vgg19-dcbb9e9d.pth"):
+        configure("intrflow", data="synthetic", preset="market")
+    assert configure("intrflow", data="synthetic", preset="quick").options["perceptual"] is False
+    with pytest.raises(ReidBenchError):
+        generators.create("intrflow", scales=3, warp_scales=4)
+
+
+def write_stand_in_vgg(path: Path, convs: int) -> Path:
+    """Random tensors shaped like torchvision's VGG-19 ``features`` (first ``convs`` convs): a STAND-IN."""
+    widths = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+    state, index, cin, made = {}, 0, 3, 0
+    for item in widths:
+        if made == convs:
+            break
+        if item == "M":
+            index += 1
+            continue
+        state[f"features.{index}.weight"] = torch.randn(item, cin, 3, 3) * (2 / (9 * cin)) ** 0.5
+        state[f"features.{index}.bias"] = torch.zeros(item)
+        index, cin, made = index + 2, item, made + 1
+    torch.save(state, path)
+    return path
+
+
+def test_content_loss_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
+    stand_in = write_stand_in_vgg(tmp_path / "random-vgg19-STAND-IN.pth", convs=13)  # up to relu5_1
+    model = generators.create("intrflow", **TINY)
+    batch = random_batch(2, 32, 16)
+    terms = model.generator_losses(batch, model(batch), model.build_discriminators(),
+                                   model.build_loss_networks(stand_in))
+    assert terms["content"] > 0
+
+
+def test_one_step_and_a_short_overfit_in_the_shared_loop(tmp_path: Path, synth_pairs: list[dict]) -> None:
+    config = configure("intrflow", data="synthetic", preset="quick", options=TINY, steps=60, batch_size=8,
+                       image_size=None, lr=2e-3, log_every=5, sample_every=1000, checkpoint_every=1000)
+    result = train(config, synth_pairs, tmp_path / "run", progress=False)
+    assert result.finished and result.step == 60
+    with open(result.losses, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"g_l1", "g_flow", "g_visibility", "g_adversarial", "d_real", "d_fake"} <= set(rows[0])
+    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"])
+    assert float(rows[-1]["g_flow"]) < float(rows[0]["g_flow"])
+    model = generators.load(result.generator, "intrflow")
+    batch = {key: value[None] for key, value in synth_pairs[0].items() if torch.is_tensor(value)}
+    with torch.no_grad():
+        assert model(batch).shape == (1, 3, 32, 16)
