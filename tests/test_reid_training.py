@@ -171,3 +171,26 @@ def test_bad_checkpoints_are_one_sentence_errors(toy: dict, tmp_path: Path) -> N
     with pytest.raises(ReidBenchError, match="does not fit the ide network on backbone resnet18"):
         load_checkpoint(other)
     assert os.path.getsize(trained.path) > 0
+
+
+def test_fixbase_epochs_train_only_the_new_layers(toy: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchreid's fixbase_epoch: with pretrained weights the backbone (and its BN statistics) stays put."""
+    import torchvision
+
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    torch.manual_seed(1)
+    imagenet = torchvision.models.resnet18(weights=None).state_dict()  # stands in for the real file
+    torch.save(imagenet, hub / "resnet18-f37072fd.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    settings = TOY.replace(backbone="resnet18", epochs=1, fixbase_epochs=1)
+    trained = train_reid(toy["train"], "ide", settings, tmp_path / "run")
+    assert trained.pretrained is True
+    backbone = trained.model.backbone.state_dict()
+    for name, tensor in imagenet.items():
+        if not name.startswith("fc."):
+            assert torch.equal(backbone[name], tensor), name
+    assert all(p.requires_grad for p in trained.model.parameters())
+    torch.manual_seed(0)
+    fresh = build_model("ide", backbones.build("resnet18"), 12, settings)
+    assert not torch.equal(fresh.head.classifier.weight, trained.model.head.classifier.weight)

@@ -205,6 +205,8 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
         for key, value in stats.items():
             totals[key] = totals.get(key, 0.0) + value
         bar.set_postfix({key: f"{value / step:.3f}" for key, value in totals.items()})
+    for parameter in model.backbone.parameters():
+        parameter.requires_grad_(True)
     steps = max(1, len(loader))
     return {key: value / steps for key, value in totals.items()}
 
