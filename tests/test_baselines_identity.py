@@ -1,0 +1,58 @@
+"""The identity generator (baselines/identity.py): the floor of every quality metric."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import generators
+from baselines.identity import write_checkpoint
+from generators.generate import generate, output_name
+from generators.run_config import configure
+from generators.training import train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.errors import ReidBenchError
+
+
+def test_registered_with_no_options_no_parameters_no_needs() -> None:
+    assert "identity" in generators.names()
+    model = generators.create("identity")
+    assert model.needs == frozenset() and model.options == {} and not list(model.parameters())
+    with pytest.raises(ReidBenchError, match="does not take"):
+        generators.create("identity", channels=4)
+
+
+@pytest.mark.parametrize("size", [(128, 64), (256, 256), (256, 176)])
+def test_output_is_the_source_image(size: tuple[int, int]) -> None:
+    source = torch.rand(2, 3, *size) * 2 - 1
+    out = generators.create("identity")({"src_image": source, "tgt_image": -source})
+    assert out.shape == (2, 3, *size) and torch.equal(out, source)
+
+
+def test_training_refuses_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    config = configure("identity", data="synthetic", preset="quick", steps=2)
+    assert config.perceptual == "not used"
+    pairs = [{"src_image": torch.zeros(3, 8, 4), "tgt_image": torch.zeros(3, 8, 4)}]
+    with pytest.raises(ReidBenchError, match="no parameters to train.*write_checkpoint"):
+        train(config, pairs, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run" / "generator.pt").exists()
+
+
+def test_checkpoint_loads_and_generate_writes_the_sources(tmp_path: Path) -> None:
+    checkpoint = write_checkpoint(tmp_path / "identity" / "generator.pt")
+    model = generators.load(checkpoint, "identity")
+    assert model.name == "identity" and model.meta["step"] == 0
+    root = render_dataset(tmp_path / "sp", SynthConfig(identities=4), workers=1).root
+    pairs = PoseTransferPairs(load_dataset(root), "test", needs=model.needs)
+    summary = generate(model, pairs, tmp_path / "out", batch_size=4, progress=False)
+    assert summary.written == len(pairs) > 0
+    for source, target in pairs.pairs[:3]:
+        written = np.asarray(Image.open(tmp_path / "out" / output_name(source.name, target.name)))
+        expected = np.asarray(Image.open(source.path).convert("RGB"))
+        assert np.array_equal(written, expected)
