@@ -259,7 +259,7 @@ def test_metric_learn_cap_keeps_whole_identities():
     x, pids, camids = labelled(rng, n_ids=20, per_id=5, dims=8)
     model = create("nca", pca_dims=4, max_samples=30, max_iter=5).fit(x, pids, camids)
     assert model.learner_.n_iter_ <= 5
-    assert create("nca").max_samples == 3000 and create("lfda").max_samples is None
+    assert create("nca").max_samples == 2000 and create("lfda").max_samples is None
 
 
 # ---------------------------------------------------------------- bad input

@@ -54,8 +54,9 @@ def _n_pairs(sizes: np.ndarray) -> int:
 
 
 def _weighted_gram(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``X' diag(w) X``."""
-    return x.T @ (x * w[:, None])
+    """``X' diag(w) X`` for ``w >= 0``, as ``Y' Y`` with ``Y = diag(sqrt(w)) X`` (BLAS syrk: half the work)."""
+    y = x * np.sqrt(w)[:, None]
+    return y.T @ y
 
 
 def cross_camera_scatter(x: np.ndarray, pids: np.ndarray, camids: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:

@@ -9,16 +9,18 @@ Metric Learning", CVPR 2015, Sec. 4, following the authors' ``XQDA.m``:
   feature scale, as in XQDA.m).
 * The subspace ``W`` maximises the generalised Rayleigh quotient ``J(w) = w' S_E w / w' S_I w``: the
   generalised eigenvectors ``S_E w = l S_I w``, keeping those with ``l > 1`` (at most ``dims``).
-* ``M = inv(W' S_I W) - inv(W' S_E W)`` and ``d(x, z) = (x - z)' W M W' (x - z)``.  ``M`` is
-  factored once as ``U U'`` and features are projected with ``W U``, so the distance is a squared
-  Euclidean distance in ``r`` dimensions.
+* ``M = inv(W' S_I W) - inv(W' S_E W)`` and ``d(x, z) = (x - z)' W M W' (x - z)``.  With the
+  eigenvectors normalised so that ``W' S_I W = I`` (then ``W' S_E W = diag(l)``), ``M`` is exactly
+  ``diag(1 - 1/l)``, so features are projected with ``W diag(sqrt(1 - 1/l))`` and the distance is a
+  squared Euclidean distance in ``r`` dimensions.
 * When the feature dimension exceeds the number of training samples, XQDA.m first rewrites the
   samples in an orthonormal basis of their span (thin QR), which gives the same metric faster; so
   does this module (the span of the centred samples, which holds every pair difference).
 
 Differences from XQDA.m: it takes the eigenvectors from ``svd(S_I \\ S_E)``, whose singular vectors
 of the non-symmetric ``S_I^-1 S_E`` only approximate the generalised eigenvectors the paper
-specifies; here they are solved exactly as a symmetric-definite problem (``scipy.linalg.eigh``).
+specifies; here they are solved exactly as a symmetric-definite problem (Cholesky of ``S_I``, then a
+symmetric eigendecomposition).
 If no eigenvalue exceeds 1 XQDA.m keeps one dimension with a negative-definite ``M`` (distances that
 reverse the ranking); here that is an error.
 
@@ -33,10 +35,10 @@ different-identity pair is extra, over all training images (deterministic).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import eigh
+from scipy.linalg import solve_triangular
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.rankers.base import LinearMetricRanker, check_labelled, check_trainable, psd_factor, register
+from reid_bench.rankers.base import LinearMetricRanker, check_labelled, check_trainable, register
 from reid_bench.rankers.pairs import cross_camera_scatter, two_view_scatter, zheng_split
 
 
@@ -84,7 +86,10 @@ class XQDA(LinearMetricRanker):
             )
         self.in_cov_ = intra / n_in + self.regularizer * np.eye(len(intra))
         self.ex_cov_ = extra / n_ex
-        vals, vecs = eigh(self.ex_cov_, self.in_cov_)
+        # S_E w = l S_I w via S_I = C C': the symmetric problem C^-1 S_E C^-T u = l u, w = C^-T u
+        chol = np.linalg.cholesky(self.in_cov_)
+        reduced = solve_triangular(chol, solve_triangular(chol, self.ex_cov_, lower=True).T, lower=True)
+        vals, vecs = np.linalg.eigh((reduced + reduced.T) / 2)
         keep = np.flatnonzero(vals > 1)[::-1]
         if self.dims is not None:
             keep = keep[: max(1, int(self.dims))]
@@ -94,9 +99,9 @@ class XQDA(LinearMetricRanker):
                 f"(largest generalised eigenvalue {vals[-1]:.3g} <= 1); the features do not separate identities"
             )
         self.eigenvalues_ = vals[keep]
-        v = vecs[:, keep]
-        self.M_ = np.linalg.inv(v.T @ self.in_cov_ @ v) - np.linalg.inv(v.T @ self.ex_cov_ @ v)
+        v = solve_triangular(chol, vecs[:, keep], lower=True, trans="T")
+        # W' S_I W = I and W' S_E W = diag(l), so M = inv(W' S_I W) - inv(W' S_E W) = diag(1 - 1/l)
+        self.M_ = np.diag(1 - 1 / self.eigenvalues_)
         self.W_ = v if self.basis_ is None else self.basis_ @ v
-        _, factor = psd_factor(self.M_)
-        self.projection_ = self.W_ @ factor
+        self.projection_ = self.W_ * np.sqrt(1 - 1 / self.eigenvalues_)
         return self
