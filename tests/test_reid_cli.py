@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reid_bench.cli import main
+from reid_bench.data import load_dataset
 from reid_bench.cli.reid import parse_overrides
 from reid_bench.errors import ReidBenchError
 from reid_bench.reid.report import RESULT_COLUMNS
@@ -51,7 +52,7 @@ def test_train_then_evaluate_writes_result_rows(env: Path, capsys: pytest.Captur
     assert [row["ranker"] for row in rows] == ["euclidean", "xqda"] * 2
     row = rows[0]
     assert (row["dataset"], row["generator"], row["factor"], row["trainer"], row["seed"]) == (
-        "market", "none", "1", "siamese", "0")
+        load_dataset(env / "toy").kind, "none", "1", "siamese", "0")
     assert (row["n_real"], row["n_generated"], row["preset"], row["pretrained"], row["perceptual"]) == (
         "36", "0", "quick", "false", "n/a")
     assert 0 <= float(row["rank1"]) <= 100 and float(row["rank10"]) >= float(row["rank1"])
