@@ -11,7 +11,7 @@ from reid_bench.cli import main
 from reid_bench.data import load_dataset
 from reid_bench.cli.reid import parse_overrides
 from reid_bench.errors import ReidBenchError
-from reid_bench.reid.report import RESULT_COLUMNS
+from reid_bench.results.rows import REID_COLUMNS
 from test_reid_toydata import make_toy_market
 
 SMALL = ["--set", "height=64", "--set", "width=32", "--set", "batch_size=16", "--set", "lr=0.003"]
@@ -29,7 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        assert tuple(reader.fieldnames) == RESULT_COLUMNS
+        assert tuple(reader.fieldnames) == REID_COLUMNS
         return list(reader)
 
 
@@ -48,8 +48,10 @@ def test_train_then_evaluate_writes_result_rows(env: Path, capsys: pytest.Captur
         assert code == 0
     printed = capsys.readouterr().out
     assert "rank-1" in printed and "mINP" in printed and "xqda" in printed
+    assert "2 rows appended" in printed and "0 rows appended" in printed  # a rerun adds no duplicates
     rows = _rows(results)
-    assert [row["ranker"] for row in rows] == ["euclidean", "xqda"] * 2
+    assert [row["ranker"] for row in rows] == ["euclidean", "xqda"]
+    assert len(list((env / "results.cmc").glob("*.json"))) == 1
     row = rows[0]
     assert (row["dataset"], row["generator"], row["factor"], row["trainer"], row["seed"]) == (
         load_dataset(env / "toy").kind, "none", "1", "siamese", "0")
@@ -97,7 +99,7 @@ def test_bad_ranker_and_results_file_are_refused(env: Path, capsys: pytest.Captu
     other.write_text("a,b\n1,2\n")
     assert main(["evaluate", "--data", str(env / "toy"), "--checkpoint", str(run / "checkpoint.pt"),
                  "--out", str(other)]) == 2
-    assert "other columns" in capsys.readouterr().err
+    assert "another header" in capsys.readouterr().err
     assert other.read_text() == "a,b\n1,2\n"
 
 

@@ -96,17 +96,24 @@ def _evaluate(args: argparse.Namespace) -> int:
     from reid_bench.data import load_dataset
     from reid_bench.reid import load_checkpoint
     from reid_bench.reid.benchmark import evaluate_trained
-    from reid_bench.reid.report import append_rows, format_table
+    from reid_bench.reid.report import format_table
+    from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
+    from reid_bench.results.rows import append_rows
 
     names = [name.strip() for name in args.ranker.split(",") if name.strip()]
     if not names:
         raise ReidBenchError("--ranker names no ranker; give e.g. euclidean,xqda,kissme.")
     dataset = load_dataset(args.data)
     trained = load_checkpoint(args.checkpoint, device=args.device)
-    rows = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
+    rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
     print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
           f"(pretrained {rows[0]['pretrained']}, {trained.epoch} epochs, seed {trained.seed}); percentages:")
     print(format_table(rows))
     if args.out:
-        print(f"appended {len(rows)} rows to {append_rows(args.out, rows)}")
+        appended = append_rows(args.out, rows)
+        if appended:  # CMC curves of this model, keyed by ranker, beside the CSV
+            path = cmc_path(args.out, appended[0])
+            save_cmc(path, {**(load_cmc(path) if path.exists() else {}), **curves})
+        print(f"{len(appended)} rows appended to {args.out}"
+              + (f" ({len(rows) - len(appended)} were already there)" if len(appended) < len(rows) else ""))
     return 0

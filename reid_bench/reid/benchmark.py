@@ -1,4 +1,4 @@
-"""Trained model to result rows: features of train / query / gallery, each ranker, the evaluator.
+"""Trained model to result rows and CMC curves: features of train / query / gallery, each ranker.
 
 Every ranker is fitted on the training split's features (XQDA and KISSME learn from them;
 Euclidean only checks them) and ranks the query against the gallery; CMC, mAP and mINP follow
@@ -27,8 +27,12 @@ def _labels(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence[str], *,
-                     device: str | None = None, progress: bool = False) -> list[dict[str, Any]]:
-    """One result row per ranker for ``trained`` on ``dataset`` (``.train``, ``.query``, ``.gallery``)."""
+                     device: str | None = None, progress: bool = False
+                     ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Result rows (one per ranker, DESIGN.md "Results row") and CMC curves (ranker -> fractions).
+
+    ``dataset`` has ``.train`` (the images rankers fit on), ``.query``, ``.gallery`` and ``.kind``.
+    """
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     chosen = [rankers.create(name) for name in ranker_names]  # unknown names fail before extraction
     clock = time.perf_counter()
@@ -39,13 +43,14 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
     labels = {split: _labels(getattr(dataset, split)) for split in features}
     extraction_s = time.perf_counter() - clock
     meta, commit = trained.meta, git_commit()
-    rows = []
+    rows, curves = [], {}
     for name, ranker in zip(ranker_names, chosen):
         clock = time.perf_counter()
         ranker.fit(features["train"], *labels["train"])
         distances = ranker.distance(features["query"], features["gallery"])
         result = evaluation.evaluate(distances, labels["query"][0], labels["gallery"][0],
                                      labels["query"][1], labels["gallery"][1])
+        curves[name] = result.cmc
         rows.append({
             "dataset": getattr(dataset, "kind", meta.get("dataset", "unknown")),
             "generator": meta.get("generator", "none"), "factor": meta.get("factor", 1),
@@ -58,7 +63,7 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
             "started": started,
             "wall_s": round(trained.train_wall_s + extraction_s + time.perf_counter() - clock, 1),
         })
-    return rows
+    return rows, curves
 
 
 def _percent(fraction: float) -> float:

@@ -1,25 +1,14 @@
-"""Result rows (DESIGN.md, "Results row"): the schema, an atomic CSV append, a printed table.
+"""What ``reid-bench evaluate`` prints, and the commit recorded in its result rows.
 
-Appending rewrites the whole file under a temporary name and renames it (``reid_bench.io.
-atomic_path``), so a reader never sees half a row and an interrupted write leaves the old file.
+The rows themselves are validated and appended by :mod:`reid_bench.results.rows`.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
-from reid_bench import io as rb_io
-from reid_bench.errors import ReidBenchError
-
-RESULT_COLUMNS = (
-    "dataset", "generator", "factor", "trainer", "ranker", "seed", "rank1", "rank5", "rank10", "mAP",
-    "mINP", "n_real", "n_generated", "preset", "pretrained", "perceptual", "config_hash", "commit",
-    "started", "wall_s",
-)
 TABLE_COLUMNS = (("ranker", "ranker"), ("rank1", "rank-1"), ("rank5", "rank-5"), ("rank10", "rank-10"),
                  ("mAP", "mAP"), ("mINP", "mINP"))
 
@@ -32,26 +21,6 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
-
-
-def append_rows(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> Path:
-    """Append ``rows`` to the CSV at ``path`` (created with a header if absent), atomically."""
-    path = Path(path)
-    existing: list[dict[str, str]] = []
-    if path.exists():
-        with open(path, newline="") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != RESULT_COLUMNS:
-                raise ReidBenchError(f"{path} has other columns than a reid-bench results file; "
-                                     "give another --out file.")
-            existing = list(reader)
-    with rb_io.atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS, extrasaction="raise")
-            writer.writeheader()
-            writer.writerows(existing)
-            writer.writerows(rows)
-    return path
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
