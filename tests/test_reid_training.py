@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -170,7 +169,6 @@ def test_bad_checkpoints_are_one_sentence_errors(toy: dict, tmp_path: Path) -> N
     torch.save(state, other)
     with pytest.raises(ReidBenchError, match="does not fit the ide network on backbone resnet18"):
         load_checkpoint(other)
-    assert os.path.getsize(trained.path) > 0
 
 
 def test_fixbase_epochs_train_only_the_new_layers(toy: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

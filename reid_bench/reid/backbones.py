@@ -40,11 +40,6 @@ class Backbone:
     pretrained: bool  # ImageNet weights were loaded
 
 
-def names() -> list[str]:
-    """Built-in backbone names; any ``torchreid:<model>`` is accepted too."""
-    return [*TORCHVISION_NAMES, "tiny", f"{TORCHREID_PREFIX}<model>"]
-
-
 def build(name: str, weights_path: str | os.PathLike | None = None, *,
           load_weights: bool = True) -> Backbone:
     """Build backbone ``name``, loading ImageNet weights found offline (else random, warned).
