@@ -13,6 +13,11 @@ its maximum (torchreid's normalisation):
   as ``1 - m / (2 - m)`` with ``m = sum min`` (Eq. 10);
 * final ``d* = (1 - lambda) d_J + lambda d`` (Eq. 12).
 
+The given distances are squared first, as torchreid does (the original code squared Euclidean
+distances of features; torchreid's own distance matrices are already squared Euclidean, so in
+practice it works on their squares) — so any non-negative distance works, only its scale changes
+the weights ``exp(-d)``.
+
 Same numbers as torchreid, different machinery: only the ``k1 + 1`` nearest neighbours of each row
 are found (``torch.topk`` on row chunks, never a full argsort), the reciprocal tests and the
 expansion are vectorised over rows, ``V`` is a sparse float32 matrix, query expansion is a sparse
