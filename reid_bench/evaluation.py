@@ -28,8 +28,10 @@ Differences from torchreid 0.2.5 ``evaluate_rank(..., use_cython=False)``:
 * Ties.  torchreid orders each row with ``np.argsort`` (an unstable quicksort), so the position of
   a true match among gallery items at *exactly* the same distance depends on the sort's internals.
   ``ties="index"`` (default) resolves ties by gallery index (lower index first, the order of a
-  stable sort); ``ties="argsort"`` reproduces ``np.argsort(distmat, axis=1)``'s order exactly, and
-  so torchreid's numbers bit for bit.  With distinct distances the two agree.
+  stable sort); ``ties="argsort"`` reproduces ``np.argsort(distmat, axis=1)``'s order on the matrix
+  as given, and so torchreid's numbers exactly when it has no junk columns (with junk columns
+  torchreid sorts a narrower matrix, whose quicksort may order ties differently).  With distinct
+  distances all of these agree.
 
 Speed: the ``"index"`` path never sorts indices.  Per chunk of queries it sorts the distance
 *values* (``np.sort``, vectorised, far cheaper than ``argsort``), finds each true match's position

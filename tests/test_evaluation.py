@@ -205,3 +205,19 @@ def test_same_camera_matches_only_is_explained():
 def test_bad_options(option):
     with pytest.raises(ReidBenchError):
         evaluate(*hand_case(), **option)
+
+
+@pytest.mark.parametrize("ties", ["index", "argsort"])
+def test_many_small_chunks_give_the_same_result(monkeypatch, ties):
+    import reid_bench.evaluation as module
+
+    rng = np.random.default_rng(6)
+    case = random_case(rng, 70, 300, junk=20, integer_distances=True)
+    whole = evaluate(*case, ties=ties)
+    monkeypatch.setattr(module, "_CHUNK_BYTES", 7 * 320 * 4)  # 7 query rows at a time
+    chunked = evaluate(*case, ties=ties)
+    np.testing.assert_array_equal(chunked.per_query_ap, whole.per_query_ap)
+    np.testing.assert_array_equal(chunked.cmc, whole.cmc)
+    if ties == "argsort":  # without junk: torchreid sorts exactly the rows we sort
+        case = random_case(rng, 70, 300, integer_distances=True)
+        assert_same(evaluate(*case, ties=ties), *torchreid(*case, max_rank=50))
