@@ -147,8 +147,7 @@ def part_affines(source: torch.Tensor, target: torch.Tensor, height: int, width:
     for part, names in enumerate([_TORSO, _HEAD, *_LIMBS]):
         primary = torch.tensor([POINT[n] for n in names], device=source.device)
         count = len(names)
-        needed = primary if part < 2 else primary[:2]  # limbs: the code checks "from" and "to"
-        tgt_ok = tgt_shown[:, primary].all(dim=1) & tgt_shown[:, needed].all(dim=1)
+        tgt_ok = tgt_shown[:, primary].all(dim=1)  # the code reads all of them from the target
         src_ok = src_shown[:, primary].all(dim=1)
         chosen = primary.expand(batch, count)
         if part >= 2:

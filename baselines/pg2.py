@@ -133,7 +133,7 @@ class PG2(Generator):
     preset_options = {
         "market": {"height": 128, "width": 64, "channels": 128, "bottleneck": 64, "l1_weight": 10.0},
         "deepfashion": {"height": 256, "width": 256, "channels": 128, "bottleneck": 64, "l1_weight": 50.0},
-        "quick": {"height": 128, "width": 64, "channels": 16, "bottleneck": 64, "discriminator_channels": 16,
+        "quick": {"height": 128, "width": 64, "channels": 8, "bottleneck": 64, "discriminator_channels": 16,
                   "l1_weight": 10.0},
     }
 
