@@ -15,9 +15,10 @@ from reid_bench.cli import generators as generator_commands
 from reid_bench.cli import quality as quality_commands
 from reid_bench.cli import reid as reid_commands
 from reid_bench.cli import results as results_commands
+from reid_bench.cli import run as run_commands
 from reid_bench.errors import ReidBenchError
 
-COMMAND_MODULES = [data_commands, generator_commands, quality_commands, reid_commands, results_commands]
+COMMAND_MODULES = [run_commands, data_commands, generator_commands, reid_commands, quality_commands, results_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

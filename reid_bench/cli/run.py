@@ -1,0 +1,63 @@
+"""``reid-bench run``: the whole experiment, generator to result table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from reid_bench.errors import ReidBenchError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run", help="train a generator, augment by factor K, train IDE/Siamese with and without it, rank, tabulate",
+        description="Does GENERATOR's augmentation help Re-ID? Without --data it runs on SynthPeople, "
+                    "rendered once into the cache; every step is cached and resumes after an interruption.")
+    run.add_argument("--generator", required=True, help="a generator name (reid-bench run --generator san), or none")
+    run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
+    run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
+    run.add_argument("--preset", default=None, choices=("quick", "market", "deepfashion"),
+                     help="default: quick without a GPU, market with one")
+    run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
+    run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
+    run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
+    run.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranking of every protocol")
+    run.add_argument("--poses", choices=("random", "kmeans"), default=None,
+                     help="target poses of the augmentation (default: the preset's, random)")
+    run.add_argument("--generator-checkpoint", default=None, help="a trained generator.pt instead of training one")
+    run.add_argument("--generator-steps", type=int, default=None, help="override the generator preset's steps")
+    run.add_argument("--reid-epochs", type=int, default=None, help="override the Re-ID preset's epochs")
+    run.add_argument("--backbone", default=None, help="override the Re-ID backbone (resnet50, resnet18, tiny, ...)")
+    run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
+    run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
+    run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    run.set_defaults(handler=_run)
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ReidBenchError(f"--seeds {text!r} is not a comma-separated list of integers, e.g. 1,2,3.") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ReidBenchError(f"--seeds {text!r} must name at least one seed, each once.")
+    return seeds
+
+
+def _run(args: argparse.Namespace) -> int:
+    from reid_bench.run import RunRequest, run
+    from reid_bench.run_report import write_report
+
+    trainers = tuple(part.strip() for part in args.trainers.split(",") if part.strip())
+    if not trainers or set(trainers) - {"ide", "siamese"}:
+        raise ReidBenchError(f"--trainers {args.trainers!r}: use ide, siamese or ide,siamese.")
+    request = RunRequest(
+        generator=args.generator, factor=args.factor, data=args.data, preset=args.preset,
+        seeds=parse_seeds(args.seeds), out=Path(args.out), rerank=args.rerank, trainers=trainers,
+        generator_checkpoint=args.generator_checkpoint, generator_steps=args.generator_steps,
+        reid_epochs=args.reid_epochs, backbone=args.backbone, backbone_weights=args.backbone_weights,
+        vgg_weights=args.vgg_weights, poses=args.poses, device=args.device,
+    )
+    summary = run(request)
+    print(write_report(summary, request))
+    return 0
