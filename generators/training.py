@@ -377,5 +377,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     if main and finished:
         checkpoints.save(final, checkpoints.record(model, trainer.meta(step)))
         state_path.unlink(missing_ok=True)  # optimiser states are ~3x the model; the run is complete
+        if state_path.parent.is_dir() and not any(state_path.parent.iterdir()):
+            state_path.parent.rmdir()
         _write_json(out / "run.json", {**run, "finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
     return TrainResult(out, step, total, finished, config.perceptual)
