@@ -78,7 +78,7 @@ def test_registry_errors(name, options, message):
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-9), (np.float32, 2e-3)])
 def test_plain_distances_match_scipy(dtype, tol):
     rng = np.random.default_rng(0)
-    q, g = (rng.normal(size=(n, 7)) + 5).astype(dtype), (rng.normal(size=(33, 7)) + 5).astype(dtype)
+    q, g = (rng.normal(size=(21, 7)) + 5).astype(dtype), (rng.normal(size=(33, 7)) + 5).astype(dtype)
     for name, metric in (("euclidean", "euclidean"), ("sqeuclidean", "sqeuclidean"), ("cosine", "cosine")):
         ranker = create(name).fit(q, np.arange(len(q)), np.zeros(len(q)))
         got = ranker.distance(q, g)
@@ -86,9 +86,6 @@ def test_plain_distances_match_scipy(dtype, tol):
         np.testing.assert_allclose(got, cdist(q.astype(float), g.astype(float), metric), atol=tol, rtol=tol)
     self_distance = np.diag(create("euclidean").distance(q, q))  # sqrt of the expansion's rounding
     np.testing.assert_allclose(self_distance, 0, atol=1e-6 if dtype == np.float64 else 1e-2)
-
-
-n = 21  # queries in test_plain_distances_match_scipy
 
 
 def test_cosine_rejects_zero_vectors():
