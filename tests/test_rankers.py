@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -307,3 +308,22 @@ def test_learned_metrics_need_two_identities_and_a_cross_camera_pair(name):
         create(name).fit(x, pids, np.zeros(len(x), int))
     with pytest.raises(ReidBenchError, match="positive pair across cameras"):
         create(name).fit(x, pids, pids % 3)  # each identity seen by one camera only
+
+
+def test_kissme_stays_finite_on_a_small_set_of_duplicated_images():
+    """A weak generator's augmentation holds near-copies: the plain similar-pair inverse overflows."""
+    rng = np.random.default_rng(0)
+    pids = np.repeat(np.arange(8), 6)
+    camids = np.tile(np.arange(3), 16)
+    centres = rng.normal(size=(8, 256))
+    real = centres[pids] + 0.3 * rng.normal(size=(48, 256))
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    features = np.vstack([real, real]).astype(np.float32)  # every image twice (the identity generator)
+    ranker = create("kissme").fit(features, np.r_[pids, pids], np.r_[camids, camids])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        distances = ranker.distance(real.astype(np.float32), real.astype(np.float32))
+    assert np.isfinite(distances).all() and distances.max() < 1e9  # ridged: no near-singular blow-up
+    assert ranker.components_.shape[1] == 47  # PCA keeps the 47 axes the 48 distinct images span
+    nearest_other = np.where(np.eye(48, dtype=bool), np.inf, distances).argmin(1)
+    assert (pids[nearest_other] == pids).mean() > 0.9

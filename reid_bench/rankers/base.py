@@ -176,18 +176,19 @@ def check_trainable(pids: np.ndarray, camids: np.ndarray, ranker: str) -> None:
 def fit_pca(features: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean (d,) and the top ``dims`` principal axes (d, dims) of ``features``, by eigh of the scatter.
 
-    ``dims`` is capped at ``min(n - 1, d)``.
+    ``dims`` is capped at ``min(n - 1, d)`` and at the numerical rank of the scatter (axes whose
+    variance is below 1e-10 of the largest carry no data: duplicated images leave such axes).
     """
     x = np.asarray(features, dtype=np.float64)
     n, d = x.shape
     dims = max(1, min(int(dims), n - 1, d))
     mean = x.mean(axis=0)
     xc = x - mean
-    if d <= n:
-        _, vecs = _top_eigh(xc.T @ xc, dims)
-    else:  # fewer samples than dimensions: eigenvectors of the Gram matrix, mapped back
-        vals, u = _top_eigh(xc @ xc.T, dims)
-        vecs = xc.T @ u / np.sqrt(np.maximum(vals, np.finfo(float).tiny))
+    vals, vecs = _top_eigh(xc.T @ xc if d <= n else xc @ xc.T, dims)
+    keep = max(1, int(np.sum(vals > vals[0] * 1e-10)))
+    vals, vecs = vals[:keep], vecs[:, :keep]
+    if d > n:  # fewer samples than dimensions: eigenvectors of the Gram matrix, mapped back
+        vecs = xc.T @ vecs / np.sqrt(vals)
     return mean, vecs
 
 
