@@ -4,25 +4,19 @@ Not a paper's method: it is the floor of every image-quality metric (SSIM, FID, 
 the source image against the target) and the "augmentation adds nothing new" control for Re-ID
 (a factor-K augmentation with ``identity`` duplicates each training image K-1 times).
 
-It has no parameters and nothing to train. The shared loop (``generators.training.train``) builds
-Adam optimisers over the generator's and the discriminators' parameters, which fails for an empty
-parameter list, so :meth:`Identity.build_discriminators` refuses with a clear message instead;
-a checkpoint that ``reid-bench generate`` and ``generators.load`` read is written directly with
-:func:`write_checkpoint`::
-
-    python -c "from baselines.identity import write_checkpoint; write_checkpoint('OUT/generator.pt')"
+It has no parameters and nothing to train: the shared loop (``generators.training.train``, so
+``reid-bench train-generator --generator identity`` and ``reid-bench run --generator identity``)
+writes its checkpoint at once, and ``generate`` reads it like any other.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
-from generators import checkpoints, register
+from generators import register
 from generators.base import Batch, Generator
 from reid_bench.errors import ReidBenchError
 
@@ -43,11 +37,7 @@ class Identity(Generator):
         return batch["src_image"].clone()
 
     def build_discriminators(self) -> nn.ModuleDict:
-        raise ReidBenchError(
-            "the identity generator has no parameters to train; write its checkpoint directly with "
-            "baselines.identity.write_checkpoint('OUT/generator.pt') and pass that file to "
-            "`reid-bench generate --checkpoint`."
-        )
+        return nn.ModuleDict()
 
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
                          loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
@@ -56,9 +46,3 @@ class Identity(Generator):
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
                              discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
         raise ReidBenchError("the identity generator has no discriminators: it is not trained.")
-
-
-def write_checkpoint(path: str | os.PathLike, meta: Mapping[str, Any] | None = None) -> Path:
-    """Write the identity generator's checkpoint (``generators.load`` and ``reid-bench generate`` read it)."""
-    facts = {"step": 0, "total_steps": 0, "perceptual": "not used", **(meta or {})}
-    return checkpoints.save(path, checkpoints.record(Identity(), facts))

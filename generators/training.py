@@ -317,6 +317,8 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
           device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True) -> TrainResult:
     """Train ``config.generator`` on ``pairs`` (sample dicts) into ``out``, resuming if it was started.
 
+    A generator without trainable parameters (``identity``) has nothing to learn: its checkpoint is
+    written at once.
     ``sample_pairs`` (default: ``pairs``) supplies the fixed rows of the sample grids. ``stop_at``
     ends this invocation after that many completed steps with a checkpoint (the learning-rate
     schedule still spans the whole run); the same call without it continues.
@@ -332,6 +334,11 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     device = resolve_device(device)
     torch.manual_seed(settings.seed)
     model = create(config.generator, **config.options).to(device).train()
+    if not any(parameter.requires_grad for parameter in model.parameters()):  # e.g. identity
+        if is_main_process():
+            checkpoints.save(final, checkpoints.record(model, {"step": 0, "total_steps": 0,
+                                                               "perceptual": config.perceptual}))
+        return TrainResult(out, 0, 0, True, config.perceptual)
     discriminators = model.build_discriminators().to(device).train()
     vgg = Path(config.vgg_weights) if config.vgg_weights else None
     loss_networks = model.build_loss_networks(vgg).to(device)

@@ -131,20 +131,12 @@ def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidData
                            vgg_weights=request.vgg_weights, steps=request.generator_steps)
         out = config.default_out()
         echo(f"generator {request.generator}: {config.settings.preset} preset, perceptual {config.perceptual}, in {out}")
-        untrained = generators.create(request.generator, **config.options)
-        if not any(parameter.requires_grad for parameter in untrained.parameters()):
-            checkpoint = out / "generator.pt"  # nothing to train (the identity generator)
-            if not checkpoint.exists():
-                generators.checkpoints.save(checkpoint, generators.checkpoints.record(
-                    untrained, {"step": 0, "total_steps": 0, "perceptual": config.perceptual}))
-        else:
-            needs = untrained.needs
-            pairs = PoseTransferPairs(dataset, "train", needs=needs, image_size=config.settings.image_size)
-            shown = PoseTransferPairs(dataset, "test", needs=needs, image_size=config.settings.image_size) \
-                if dataset.pairs_path("test") is not None else None
-            result = train(config, pairs, out, sample_pairs=shown, device=request.device or "auto",
-                           progress=progress)
-            checkpoint = result.generator
+        needs = generators.get(request.generator).needs
+        pairs = PoseTransferPairs(dataset, "train", needs=needs, image_size=config.settings.image_size)
+        shown = PoseTransferPairs(dataset, "test", needs=needs, image_size=config.settings.image_size) \
+            if dataset.pairs_path("test") is not None else None
+        result = train(config, pairs, out, sample_pairs=shown, device=request.device or "auto", progress=progress)
+        checkpoint = result.generator
     model = generators.load(checkpoint, request.generator)
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
     perceptual = str(model.meta.get("perceptual", "n/a"))

@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 
 import generators
-from baselines.identity import write_checkpoint
 from generators.generate import generate, output_name
 from generators.run_config import configure
 from generators.training import train
@@ -34,18 +33,19 @@ def test_output_is_the_source_image(size: tuple[int, int]) -> None:
     assert out.shape == (2, 3, *size) and torch.equal(out, source)
 
 
-def test_training_refuses_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_writes_the_checkpoint_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     config = configure("identity", data="synthetic", preset="quick", steps=2)
     assert config.perceptual == "not used"
     pairs = [{"src_image": torch.zeros(3, 8, 4), "tgt_image": torch.zeros(3, 8, 4)}]
-    with pytest.raises(ReidBenchError, match="no parameters to train.*write_checkpoint"):
-        train(config, pairs, tmp_path / "run", progress=False)
-    assert not (tmp_path / "run" / "generator.pt").exists()
+    result = train(config, pairs, tmp_path / "run", progress=False)
+    assert result.finished and result.step == 0 and result.generator.is_file()
+    assert generators.load(result.generator, "identity").meta["perceptual"] == "not used"
 
 
 def test_checkpoint_loads_and_generate_writes_the_sources(tmp_path: Path) -> None:
-    checkpoint = write_checkpoint(tmp_path / "identity" / "generator.pt")
+    config = configure("identity", data="synthetic", preset="quick")
+    checkpoint = train(config, [{"src_image": torch.zeros(3, 8, 4)}], tmp_path / "identity", progress=False).generator
     model = generators.load(checkpoint, "identity")
     assert model.name == "identity" and model.meta["step"] == 0
     root = render_dataset(tmp_path / "sp", SynthConfig(identities=4), workers=1).root
