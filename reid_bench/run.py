@@ -83,8 +83,8 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
 
     from reid_bench.reid import preset as reid_preset
 
-    settings = reid_preset(preset.reid_preset).replace(epochs=request.reid_epochs,
-                                                       backbone=request.backbone or preset.reid_backbone)
+    settings = reid_settings(reid_preset(preset.reid_preset), request.reid_epochs or preset.reid_epochs,
+                             request.backbone or preset.reid_backbone)
     for seed in request.seeds:
         arms = [("none", 1, list(dataset.train), None)]
         if model is not None and request.factor > 1:
@@ -156,6 +156,13 @@ def _augmented(dataset: ReidDataset, model, checkpoint_id: str, request: RunRequ
                         device=str(pick_device(request.device)), progress=progress)
     echo(f"augmented set (seed {seed}): {len(pairs)} generated images for {len(dataset.train)} real, in {folder}")
     return folder
+
+
+def reid_settings(settings, epochs: int | None, backbone: str | None):
+    """The Re-ID preset with ``epochs`` (its lr decay kept at the same share of training) and ``backbone``."""
+    if epochs is not None and epochs != settings.epochs:
+        settings = settings.replace(epochs=epochs, lr_step=max(1, round(settings.lr_step * epochs / settings.epochs)))
+    return settings.replace(backbone=backbone)
 
 
 def budget_settings(settings, n_real: int, n_total: int, budget: str):

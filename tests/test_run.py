@@ -122,3 +122,13 @@ def test_cli_bad_arguments_are_one_sentence(tmp_path: Path, capsys):
     assert "--data" in capsys.readouterr().err
     assert main(["run", "--generator", "nosuchgan", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_epoch_override_keeps_the_decay_share():
+    from reid_bench.reid import preset
+    from reid_bench.run import reid_settings
+
+    quick = preset("quick").replace(epochs=10, lr_step=7)
+    six = reid_settings(quick, 6, "tiny")
+    assert (six.epochs, six.lr_step, six.backbone) == (6, 4, "tiny")
+    assert reid_settings(quick, None, None) == quick
