@@ -117,3 +117,28 @@ def data_files() -> SimpleNamespace:
         write_image=write_image, write_parsing=write_parsing, parsing_labels=parsing_labels,
         write_keypoints_csv=write_keypoints_csv, write_pairs_csv=write_pairs_csv, write_market=write_market,
     )
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions run faster on one thread, whatever else the machine is doing."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def no_vgg(tmp_path: Path, monkeypatch) -> None:
+    """An empty torch hub cache, as on a machine without VGG-19."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+
+@pytest.fixture(scope="session")
+def people(tmp_path_factory) -> Path:
+    """A tiny SynthPeople render (4 identities), shared by the generator tests."""
+    from reid_bench.data.synth import SynthConfig, render_dataset
+
+    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root

@@ -8,6 +8,7 @@ colours on a grey background) at two horizontal positions; the parsing and mask 
 from __future__ import annotations
 
 import torch
+from conftest import STANDING_POSE
 from torch.utils.data import Dataset
 
 LABELS = {"face": 13, "upper": 5, "pants": 9}
@@ -60,3 +61,6 @@ class SyntheticPairs(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         return self.items[index]
+
+# tests/conftest.py's standing person on a 128x64 image, (y, x) in COCO-OpenPose order, as a tensor.
+STANDING = torch.from_numpy(STANDING_POSE).float()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -18,27 +17,18 @@ from generators.base import count_parameters
 from generators.run_config import configure
 from generators.training import train
 from reid_bench.data import PoseTransferPairs, load_dataset
-from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
+
+pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "max_channels": 16, "flow_channels": 4, "flow_max_channels": 8, "flow_layers": 3,
         "attention_layers": "2", "kernel_sizes": "3", "discriminator_channels": 4, "discriminator_max_channels": 8,
         "discriminator_layers": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread_no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def synth_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    root = render_dataset(tmp_path_factory.mktemp("synth") / "sp", SynthConfig(identities=4), workers=1).root
-    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("gfla").needs, image_size=(32, 16))
+def synth_pairs(people: Path) -> list[dict]:
+    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("gfla").needs, image_size=(32, 16))
     return [pairs[i] for i in range(8)]
 
 
@@ -60,6 +50,8 @@ def test_registered_and_declares_its_needs() -> None:
 
 @pytest.mark.parametrize("size, preset", [((128, 64), "market"), ((256, 256), "deepfashion"),
                                           ((256, 176), "deepfashion")])
+
+
 def test_output_has_the_input_size_and_range(size: tuple[int, int], preset: str) -> None:
     """The paper's attention levels and kernels at their sizes, with narrow widths to stay fast."""
     options = {**generators.get("gfla").preset_options[preset], "channels": 4, "max_channels": 16,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
+from generators_fixtures import STANDING
 from torch import nn
 
 import generators
@@ -17,29 +17,17 @@ from generators.base import count_parameters
 from generators.run_config import configure
 from generators.training import train
 from reid_bench.data import PoseTransferPairs, load_dataset
-from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
+
+pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "max_channels": 8, "scales": 3, "warp_scales": 2, "residual_blocks": 1, "flow_channels": 4,
         "flow_max_channels": 8, "flow_scales": 2, "discriminator_channels": 4, "discriminator_layers": 2}
-STANDING = torch.tensor([  # (y, x) on 128x64, OpenPose-18 order
-    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
-    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27]], dtype=torch.float32)
-
-
-@pytest.fixture(autouse=True)
-def one_thread_no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
-def synth_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    root = render_dataset(tmp_path_factory.mktemp("synth") / "sp", SynthConfig(identities=4), workers=1).root
-    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("intrflow").needs,
+def synth_pairs(people: Path) -> list[dict]:
+    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("intrflow").needs,
                               image_size=(32, 16))
     return [pairs[i] for i in range(8)]
 
@@ -66,6 +54,8 @@ def test_registered_and_declares_its_needs() -> None:
 
 @pytest.mark.parametrize("size, options", [((128, 64), "market"), ((256, 256), "deepfashion"),
                                            ((256, 176), "deepfashion"), ((30, 18), "tiny")])
+
+
 def test_output_has_the_input_size_and_range(size: tuple[int, int], options: str) -> None:
     """Paper depths (5 / 7 levels) at their sizes, with narrow widths to stay fast."""
     depth = TINY if options == "tiny" else {**TINY, **generators.get("intrflow").preset_options[options]}

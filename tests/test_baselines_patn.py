@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -16,27 +15,18 @@ from generators.base import count_parameters
 from generators.run_config import configure
 from generators.training import train
 from reid_bench.data import PoseTransferPairs, load_dataset
-from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
+
+pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "blocks": 2, "discriminator_channels": 4, "discriminator_blocks": 1, "dropout": False,
         "discriminator_dropout": False}
 
 
-@pytest.fixture(autouse=True)
-def one_thread_no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # no VGG-19, as on a fresh machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def synth_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+def synth_pairs(people: Path) -> list[dict]:
     """Eight SynthPeople pairs at 32x16, loaded once (lists are Datasets)."""
-    root = render_dataset(tmp_path_factory.mktemp("synth") / "sp", SynthConfig(identities=4), workers=1).root
-    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("patn").needs, image_size=(32, 16))
+    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("patn").needs, image_size=(32, 16))
     return [pairs[i] for i in range(8)]
 
 

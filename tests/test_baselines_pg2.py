@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -15,23 +14,11 @@ import generators
 from generators.run_config import configure
 from generators.training import train
 from reid_bench.data import PoseTransferPairs, load_dataset
-from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = {"channels": 2, "bottleneck": 8, "discriminator_channels": 4}
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root
 
 
 def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:

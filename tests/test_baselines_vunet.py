@@ -4,10 +4,10 @@ gradients, overfitting, the offline VGG rule."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
+from generators_fixtures import STANDING
 from torch import nn
 from torch.utils.data import default_collate
 from torchvision.models.vgg import cfgs, make_layers
@@ -17,32 +17,11 @@ from baselines.vunet import stickman
 from generators.run_config import configure
 from generators.training import train
 from reid_bench.data import PoseTransferPairs, load_dataset
-from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
 
+pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
+
 TINY = {"channels": 4, "max_channels": 8, "scales": 4, "perceptual": False}
-STANDING = torch.tensor([
-    [14, 32], [26, 32], [26, 22], [44, 20], [60, 20], [26, 42], [44, 44], [60, 44], [64, 26],
-    [88, 26], [112, 26], [64, 38], [88, 38], [112, 38], [12, 34], [12, 30], [14, 37], [14, 27],
-], dtype=torch.float32)
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-
-
-@pytest.fixture(scope="module")
-def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root
 
 
 def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:

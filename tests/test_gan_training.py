@@ -6,37 +6,24 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
+from generators_fixtures import SyntheticPairs
 from PIL import Image
 
 import generators
 from generators import checkpoints
 from generators.run_config import configure
 from generators.training import LossLog, StepBatchSampler, train
-from generators_fixtures import SyntheticPairs
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
 
+pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
+
 TINY = {"channels": 8, "blocks": 2}
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny convolutions run faster on one thread, and the timing does not depend on the machine's load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def no_vgg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An empty torch hub cache, as on a machine without VGG-19."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
 
 
 def tiny_config(steps: int, **settings: Any):
