@@ -70,8 +70,10 @@ class RunSummary:
 def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> RunSummary:
     """Run the experiment of ``request`` (see the module docstring)."""
     preset = presets.get(request.preset or presets.default_preset_name(torch.cuda.is_available()))
-    echo(f"preset: {preset.name}" + ("" if request.preset else " (chosen because no GPU was found)"
-                                       if preset.name == "quick" else " (a GPU was found)"))
+    if request.preset:
+        echo(f"preset: {preset.name}")
+    else:
+        echo(f"preset: {preset.name} (chosen because {'a GPU was' if preset.name != 'quick' else 'no GPU was'} found)")
     if request.factor < 1:
         raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
     dataset = _dataset(request, preset, echo, progress)
@@ -193,7 +195,7 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
                          meta=meta, device=request.device, progress=progress)
     rankers = list(PROTOCOLS[trainer]) + ([f"{name}+rerank" for name in PROTOCOLS[trainer]] if request.rerank else [])
-    done = existing_keys(results_csv) if results_csv.exists() else set()
+    done = existing_keys(results_csv)
     wanted = [name for name in rankers
               if (dataset.kind, generator_name, factor, trainer, name, seed, trained.config_hash) not in done]
     evaluation_set = _EvaluationSet(dataset.kind, records, dataset.query, dataset.gallery)
