@@ -33,7 +33,8 @@ class GeneratorSettings:
     sample_count: int = 8  # rows (pairs) in each sample grid
     checkpoint_every: int = 2000  # steps between resumable checkpoints (also at the end and on Ctrl-C)
     workers: int = 4  # DataLoader worker processes on CUDA (on the CPU data loads in-process)
-    amp: str = "auto"  # "auto" (bf16 if the GPU supports it, else fp16; off on CPU), "fp16", "bf16", "off"
+    amp: str = "auto"  # auto | bf16 | fp16 | off (reid_bench.accel.resolve_amp: auto is bf16/fp16 on CUDA,
+    # bf16 on a CPU with native bf16 instructions, else fp32)
     seed: int = 0  # seeds weights, pair order and every RNG; a CPU run is reproducible for a seed
 
     def total_steps(self, pairs: int) -> int:

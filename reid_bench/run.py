@@ -152,7 +152,7 @@ def _augmented(dataset: ReidDataset, model, checkpoint_id: str, request: RunRequ
     key = config_hash({"data": str(Path(dataset.root).resolve()), "checkpoint": checkpoint_id, **asdict(config)})
     folder = cache_root() / "augmented" / f"{request.generator}-K{request.factor}-{key}"
     pairs = choose_targets(dataset, config)
-    from reid_bench.reid.features import pick_device
+    from reid_bench.accel import pick_device
 
     write_augmented_set(dataset, model, pairs, folder, checkpoint_id, batch_size=preset.generate_batch,
                         device=str(pick_device(request.device)), progress=progress)
@@ -163,19 +163,24 @@ def _augmented(dataset: ReidDataset, model, checkpoint_id: str, request: RunRequ
 def reid_settings(settings, epochs: int | None, backbone: str | None):
     """The Re-ID preset with ``epochs`` (its lr decay kept at the same share of training) and ``backbone``."""
     if epochs is not None and epochs != settings.epochs:
-        settings = settings.replace(epochs=epochs, lr_step=max(1, round(settings.lr_step * epochs / settings.epochs)))
+        settings = settings.replace(epochs=epochs, lr_step=settings.lr_step * epochs / settings.epochs)
     return settings.replace(backbone=backbone)
 
 
 def budget_settings(settings, n_real: int, n_total: int, budget: str):
-    """Re-ID settings for a training set of ``n_total`` images given the real-only ``settings``."""
+    """Re-ID settings for a training set of ``n_total`` images given the real-only ``settings``.
+
+    With the ``steps`` budget, epochs shrink by ``n_real / n_total`` (rounded: the step totals then
+    differ by under half an epoch of the larger set) and ``lr_step`` by exactly that ratio, so the
+    lr decays at the same optimisation step in both arms (:func:`reid_bench.reid.train.set_lr`).
+    """
     if budget == "epochs" or n_total == n_real:
         return settings
     if budget != "steps":
         raise ReidBenchError(f"unknown budget {budget!r}; use steps or epochs.")
     ratio = n_real / n_total
     return settings.replace(epochs=max(1, round(settings.epochs * ratio)),
-                            lr_step=max(1, round(settings.lr_step * ratio)),
+                            lr_step=settings.lr_step * ratio,
                             fixbase_epochs=round(settings.fixbase_epochs * ratio))
 
 

@@ -119,6 +119,16 @@ def data_files() -> SimpleNamespace:
     )
 
 
+@pytest.fixture(autouse=True)
+def portable_precision(monkeypatch) -> None:
+    """Every test runs ``amp="auto"`` in fp32, whatever the CPU: on a CPU with native bf16 (AMX,
+    AVX512-BF16) ``auto`` would pick bf16, and results would depend on the machine. The bf16 path
+    is tested explicitly (``amp="bf16"``) in test_accel.py."""
+    from reid_bench import accel
+
+    monkeypatch.setattr(accel, "native_cpu_bf16", lambda: False)
+
+
 @pytest.fixture
 def one_thread():
     """Tiny convolutions run faster on one thread, whatever else the machine is doing."""

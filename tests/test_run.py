@@ -103,6 +103,33 @@ def test_budget_gives_the_augmented_run_the_same_steps():
     assert budget_settings(settings, 100, 100, "steps") == settings
 
 
+def _first_decayed_step(settings, images: int) -> int:
+    """The first optimisation step whose lr is decayed, as the Re-ID loop sets it."""
+    import torch
+
+    from reid_bench.reid.train import set_lr
+
+    steps_per_epoch = images // settings.batch_size
+    optimizer = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": 1.0, "initial_lr": 1.0}], lr=1.0)
+    for step in range(settings.epochs * steps_per_epoch):
+        set_lr(optimizer, settings, step, steps_per_epoch)
+        if optimizer.param_groups[0]["lr"] < 1.0:
+            return step
+    raise AssertionError("the lr never decayed")
+
+
+def test_budget_decays_the_lr_at_the_same_step_in_both_arms():
+    """The default run: 1,782 real images, K=3 adds 3,564; the real-only arm decays after 4.2 of 6 epochs."""
+    from reid_bench.reid import preset
+    from reid_bench.run import reid_settings
+
+    real = reid_settings(preset("quick"), 6, None)
+    augmented = budget_settings(real, 1782, 5346, "steps")
+    real_step, augmented_step = _first_decayed_step(real, 1782), _first_decayed_step(augmented, 5346)
+    assert real_step == 231  # ceil(4.2 x 55 steps per epoch)
+    assert abs(augmented_step - real_step) <= 3  # 1.4 epochs x 167: the same point of training
+
+
 def test_cli_prints_the_gain_table(tiny_data: Path, tmp_path: Path, capsys):
     code = main(["run", "--generator", "identity", "--factor", "2", "--data", str(tiny_data),
                  "--out", str(tmp_path / "out"), "--reid-epochs", "1", "--backbone", "tiny", "--trainers", "ide",
@@ -130,5 +157,5 @@ def test_epoch_override_keeps_the_decay_share():
 
     quick = preset("quick").replace(epochs=10, lr_step=7)
     six = reid_settings(quick, 6, "tiny")
-    assert (six.epochs, six.lr_step, six.backbone) == (6, 4, "tiny")
+    assert (six.epochs, six.lr_step, six.backbone) == (6, pytest.approx(4.2), "tiny")
     assert reid_settings(quick, None, None) == quick

@@ -76,7 +76,7 @@ def _train(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     import generators
     from generators.generate import generate
-    from generators.training import resolve_device
+    from reid_bench.accel import pick_device
     from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 
     model = generators.load(args.checkpoint, args.generator)
@@ -84,6 +84,6 @@ def _generate(args: argparse.Namespace) -> int:
     pairs = PoseTransferPairs(load_dataset(args.data), needs=model.needs, image_size=tuple(size) if size else None,
                               pairs=read_pairs_csv(args.pairs))
     summary = generate(model, pairs, args.out, batch_size=args.batch_size,
-                       device=resolve_device(args.device), skipped=pairs.skipped)
+                       device=pick_device(args.device), skipped=pairs.skipped)
     print(summary)
     return 0

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from reid_bench import evaluation, rankers
-from reid_bench.reid.features import extract_features, pick_device
+from reid_bench.accel import pick_device
+from reid_bench.reid.features import extract_features
 from reid_bench.reid.report import git_commit
 from reid_bench.reid.train import TrainedModel
 from reid_bench.reid.transforms import as_triplets

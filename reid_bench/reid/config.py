@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from reid_bench.accel import AMP_CHOICES
 from reid_bench.errors import ReidBenchError
 
 
@@ -32,7 +33,10 @@ class ReidSettings:
     weight_decay: float = 5e-4  # L2 penalty, all parameters
     adam_betas: tuple[float, float] = (0.9, 0.999)  # torchreid default_config adam.beta1/beta2
     momentum: float = 0.9  # SGD only
-    lr_step: int = 20  # multiply every lr by lr_gamma each lr_step epochs
+    # Multiply every lr by lr_gamma each lr_step epochs, counted in optimisation steps
+    # (lr_step * steps per epoch), so a fractional lr_step decays mid-epoch: an augmented run
+    # with 3x the images per epoch then decays at the same step as its real-only baseline.
+    lr_step: float = 20
     lr_gamma: float = 0.1
     fixbase_epochs: int = 5  # first epochs train only the new layers (needs pretrained weights)
     label_smooth: float = 0.1  # cross-entropy label smoothing epsilon; 0 = plain softmax
@@ -46,7 +50,9 @@ class ReidSettings:
     flip_test: bool = True  # features: average an image's and its mirror's
     normalize_features: bool = True  # features: L2-normalise
     feature_batch: int = 128  # images per feature-extraction batch
-    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    amp: str = "auto"  # auto | bf16 | fp16 | off (reid_bench.accel.resolve_amp: auto is bf16/fp16 on
+    # CUDA, bf16 on a CPU with native bf16 instructions, else fp32)
+    channels_last: bool = True  # NHWC tensors for the backbone (faster with oneDNN and cuDNN)
 
     def replace(self, **changes: object) -> "ReidSettings":
         """A copy with ``changes`` applied (``None`` values are ignored), validated."""
@@ -90,8 +96,10 @@ def validate(settings: ReidSettings) -> ReidSettings:
         problems.append(f"optimizer {settings.optimizer!r} is not amsgrad, adam or sgd")
     if settings.sampler not in ("random", "pk"):
         problems.append(f"sampler {settings.sampler!r} is not random or pk")
-    if settings.epochs < 1 or settings.batch_size < 2 or settings.lr_step < 1:
-        problems.append("epochs and lr_step must be >= 1 and batch_size >= 2")
+    if settings.epochs < 1 or settings.batch_size < 2 or not settings.lr_step > 0:
+        problems.append("epochs must be >= 1, lr_step > 0 and batch_size >= 2")
+    if settings.amp not in AMP_CHOICES:
+        problems.append(f"amp {settings.amp!r} is not one of {', '.join(AMP_CHOICES)}")
     if settings.sampler == "pk" and settings.batch_size // settings.pk_instances < 2:
         problems.append("the PK sampler needs batch_size >= 2 * pk_instances")
     if not 0.0 <= settings.dropout < 1.0 or not 0.0 <= settings.random_erase <= 1.0:

@@ -2,13 +2,16 @@
 
 Optimiser and schedule follow torchreid's ResNet-50 softmax recipe (see :mod:`.config`): Adam
 or AMSGrad with weight decay, the backbone at ``lr * base_lr_mult`` (torchreid's ``staged_lr``),
-the lr of every group multiplied by ``lr_gamma`` each ``lr_step`` epochs (``single_step``), and
+the lr of every group multiplied by ``lr_gamma`` each ``lr_step`` epochs (``single_step``; set at
+every step from the step count, so a fractional ``lr_step`` decays mid-epoch), and
 for the first ``fixbase_epochs`` only the new layers train (torchreid's ``fixbase_epoch``; skipped
 when the backbone is randomly initialised, since freezing random layers teaches nothing).
 
 Every epoch ends with an atomic write of ``checkpoint.pt`` (model, optimiser, AMP scaler, epoch,
 the run's config and its hash). Rerunning the same command finds it and continues from that epoch;
-a checkpoint of another run in the same folder is refused. Each epoch reseeds torch from
+a checkpoint of another run in the same folder is refused. Mixed precision, channels-last and
+loader workers follow :mod:`reid_bench.accel` (bf16 autocast on a CPU with native bf16, so CPU
+results depend on the processor; ``run.json`` records the precision). Each epoch reseeds torch from
 ``(seed, epoch)`` (sampler, augmentation, dropout), so on CPU a resumed run's final weights equal
 an uninterrupted run's bit for bit.
 """
@@ -30,11 +33,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reid_bench import __version__
+from reid_bench import accel
 from reid_bench import io as rb_io
 from reid_bench.errors import ReidBenchError
 from reid_bench.reid import backbones
 from reid_bench.reid.config import ReidSettings, validate
-from reid_bench.reid.features import loader_options, pick_device
 from reid_bench.reid.models import IDE, ReidNet, Siamese
 from reid_bench.reid.samplers import PKSampler, balanced_pairs
 from reid_bench.reid.transforms import ImageDataset, PairDataset, as_triplets, train_transform
@@ -115,16 +118,19 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     out = Path(out_dir) if out_dir else rb_io.cache_root() / "reid" / config_hash
     checkpoint_path = out / CHECKPOINT_NAME
 
-    dev = pick_device(device)
+    dev = accel.pick_device(device)
     model.to(dev)
+    if settings.channels_last:
+        accel.channels_last(model)
     optimizer = _optimizer(model, settings)
-    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and dev.type == "cuda")
+    precision = accel.resolve_amp(settings.amp, dev)
+    scaler = accel.grad_scaler(dev, precision)
     result = TrainedModel(model, trainer, settings.backbone, backbone.pretrained, settings, seed,
                           0, config_hash, dict(meta or {}), path=checkpoint_path)
     if checkpoint_path.exists():
         _resume(checkpoint_path, result, optimizer, scaler)
     else:
-        _write_run_info(out, spec, config_hash)
+        _write_run_info(out, spec, config_hash, dev, precision)
     if result.epoch >= settings.epochs:
         log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
         return result
@@ -132,7 +138,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     dataset = ImageDataset(triplets, train_transform(settings), labels)
     for epoch in range(result.epoch, settings.epochs):
         started = time.perf_counter()
-        stats = _train_epoch(result, dataset, optimizer, scaler, epoch, dev, progress)
+        stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress)
         result.epoch = epoch + 1
         result.train_wall_s += time.perf_counter() - started
         _save(checkpoint_path, result, optimizer, scaler)
@@ -158,7 +164,7 @@ def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
 def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Generator,
             device: torch.device) -> DataLoader:
     settings = result.settings
-    options = loader_options(device)
+    options = accel.loader_options(device)
     if result.trainer == "siamese":
         pairs = PairDataset(dataset, balanced_pairs(dataset.labels, generator))
         size = max(1, settings.batch_size // 2)
@@ -176,15 +182,14 @@ def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Genera
 
 
 def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.optim.Optimizer,
-                 scaler: torch.amp.GradScaler, epoch: int, device: torch.device,
-                 progress: bool) -> dict[str, float]:
+                 scaler: torch.amp.GradScaler, precision: torch.dtype | None, epoch: int,
+                 device: torch.device, progress: bool) -> dict[str, float]:
     settings, model = result.settings, result.model
     epoch_seed = seed_for_epoch(result.seed, epoch)
     torch.manual_seed(epoch_seed)
     generator = torch.Generator().manual_seed(epoch_seed)
     loader = _loader(result, dataset, generator, device)
-    for group in optimizer.param_groups:
-        group["lr"] = group["initial_lr"] * settings.lr_gamma ** (epoch // settings.lr_step)
+    steps_per_epoch = len(loader)
     frozen = result.pretrained and epoch < settings.fixbase_epochs
     model.train()
     for parameter in model.backbone.parameters():
@@ -195,8 +200,9 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
     bar = tqdm(loader, desc=f"{result.trainer} epoch {epoch + 1}/{settings.epochs}", unit="batch",
                disable=not progress, leave=False)
     for step, batch in enumerate(bar, start=1):
-        batch = tuple(item.to(device, non_blocking=True) for item in batch)
-        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=scaler.is_enabled()):
+        set_lr(optimizer, settings, epoch * steps_per_epoch + step - 1, steps_per_epoch)
+        batch = tuple(_to_device(item, device, settings.channels_last) for item in batch)
+        with accel.autocast(device, precision):
             loss, stats = model.training_loss(batch)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -209,6 +215,18 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
         parameter.requires_grad_(True)
     steps = max(1, len(loader))
     return {key: value / steps for key, value in totals.items()}
+
+
+def set_lr(optimizer: torch.optim.Optimizer, settings: ReidSettings, step: int, steps_per_epoch: int) -> None:
+    """Step decay at every ``lr_step * steps_per_epoch`` optimisation steps (0-based ``step``)."""
+    decays = int(step // (settings.lr_step * steps_per_epoch))
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] * settings.lr_gamma ** decays
+
+
+def _to_device(item: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    item = item.to(device, non_blocking=True)
+    return accel.as_channels_last(item) if channels_last else item
 
 
 def seed_for_epoch(seed: int, epoch: int) -> int:
@@ -250,8 +268,10 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
     log.info("resuming %s from epoch %d", path, result.epoch)
 
 
-def _write_run_info(out: Path, spec: dict[str, Any], config_hash: str) -> None:
-    info = {**spec, "config_hash": config_hash, "versions": {
+def _write_run_info(out: Path, spec: dict[str, Any], config_hash: str, device: torch.device,
+                    precision: torch.dtype | None) -> None:
+    info = {**spec, "config_hash": config_hash, "device": str(device),
+            "precision": accel.precision_name(precision), "threads": torch.get_num_threads(), "versions": {
         "reid_bench": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
         "python": platform.python_version()}}
     with rb_io.atomic_path(out / "run.json") as tmp:
@@ -295,7 +315,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
     backbone = backbones.build(state["backbone"], load_weights=False)
     model = build_model(state["trainer"], backbone, int(state["num_classes"]), settings)
     _load_weights(Path(path), state, model)
-    model.to(pick_device(device)).eval()
+    model.to(accel.pick_device(device)).eval()
     return TrainedModel(model, state["trainer"], state["backbone"], bool(state["pretrained"]), settings,
                         int(state["seed"]), int(state["epoch"]), state["config_hash"], dict(state["meta"]),
                         float(state["train_wall_s"]), list(state["resumed_from"]), Path(path))

@@ -1,0 +1,118 @@
+"""Where and how tensors run: device, mixed precision, memory format, loader workers, CPU threads.
+
+One place for the choices every trainer and extractor makes (the Re-ID trainers, the generator
+loop, feature extraction, generation):
+
+- **Device**: ``auto`` is CUDA when available, else the CPU.
+- **Mixed precision** (``amp``): ``auto`` is bf16 on a GPU that supports it, else fp16 (with a
+  ``GradScaler``); on the CPU bf16 when the processor has native bf16 instructions (AMX or
+  AVX512-BF16, through oneDNN), else full precision, since emulated bf16 is slower than fp32.
+  On this project's 2-core Xeon, ``torch.autocast("cpu", bfloat16)`` with channels-last tensors
+  makes a ResNet-18 training step at batch 32, 128x64, 2.2x faster (0.378 s -> 0.170 s).
+- **Memory format**: channels-last for convolutional networks on CUDA and CPU (oneDNN and cuDNN
+  both prefer NHWC).
+- **Loader**: worker processes and pinned memory on CUDA; the main process on the CPU, where
+  workers would compete with the compute threads for the same cores.
+- **CPU threads**: under ``torchrun`` with N processes on one machine, each process gets
+  ``cores // N`` intra-op threads instead of every process taking all cores.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from reid_bench.errors import ReidBenchError
+
+AMP_CHOICES = ("auto", "bf16", "fp16", "off")
+
+
+def pick_device(name: str | torch.device | None = None) -> torch.device:
+    """``name`` if given (``auto`` and ``None``: CUDA when available, else CPU)."""
+    if name is not None and str(name) != "auto":
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def native_cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX tiles or AVX512-BF16)."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_amp(amp: str | bool, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device`` (see the module docstring); ``None`` = fp32.
+
+    ``True``/``False`` are read as ``auto``/``off``.
+    """
+    if isinstance(amp, bool):
+        amp = "auto" if amp else "off"
+    if amp not in AMP_CHOICES:
+        raise ReidBenchError(f"amp must be one of {', '.join(AMP_CHOICES)}, not {amp!r}.")
+    if amp == "off":
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and native_cpu_bf16():
+        return torch.bfloat16
+    return None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """``torch.autocast`` for ``dtype`` on ``device`` (disabled when ``dtype`` is ``None``)."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def grad_scaler(device: torch.device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
+    """A loss scaler, enabled only for fp16 (bf16 has fp32's exponent range and needs none)."""
+    return torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """``bf16`` / ``fp16`` / ``fp32``: the precision a run used, for its records."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
+
+
+def channels_last(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` with its 4-d weights in channels-last layout (no-op for other tensors)."""
+    return module.to(memory_format=torch.channels_last)
+
+
+def as_channels_last(images: torch.Tensor) -> torch.Tensor:
+    """A 4-d batch in channels-last layout (other tensors unchanged)."""
+    return images.contiguous(memory_format=torch.channels_last) if images.dim() == 4 else images
+
+
+def loader_options(device: torch.device, workers: int | None = None) -> dict[str, Any]:
+    """DataLoader keyword arguments: workers and pinned memory on CUDA, the main process on CPU.
+
+    ``workers`` defaults to ``min(8, cores // local processes)`` on CUDA.
+    """
+    if device.type != "cuda":
+        return {"num_workers": 0}
+    if workers is None:
+        workers = min(8, max(1, (os.cpu_count() or 1) // local_world_size()))
+    return {"num_workers": workers, "pin_memory": True, "persistent_workers": workers > 0}
+
+
+def local_world_size() -> int:
+    """Processes on this machine in a ``torchrun`` launch (1 otherwise)."""
+    return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def configure_cpu_threads() -> int:
+    """Share this machine's cores between the processes of a ``torchrun`` launch.
+
+    Returns the intra-op threads this process now uses. An explicit ``OMP_NUM_THREADS`` (torchrun
+    sets 1 when it starts several processes) is respected.
+    """
+    if "OMP_NUM_THREADS" not in os.environ:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        torch.set_num_threads(max(1, cores // local_world_size()))
+    return torch.get_num_threads()
