@@ -31,6 +31,7 @@ from reid_bench.augment import AugmentConfig, augmented_records, choose_targets,
 from reid_bench.data import ReidDataset, load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.io import atomic_path, cache_root, config_hash
+from reid_bench.profiling import OFF, Profile
 from reid_bench.results import ResultRow, append_rows, existing_keys
 
 PROTOCOLS = {"ide": ("euclidean", "xqda", "kissme"), "siamese": ("euclidean",)}
@@ -55,6 +56,7 @@ class RunRequest:
     vgg_weights: str | None = None
     poses: str | None = None  # random | kmeans (None: the preset's)
     device: str | None = None
+    profile: bool = False  # time every step of the run (RunSummary.profile; written as profile.csv)
 
 
 @dataclass
@@ -65,6 +67,7 @@ class RunSummary:
     added: int = 0  # rows computed by this invocation
     dataset_root: Path | None = None
     augmented: list[Path] = field(default_factory=list)  # augmented-set folders, one per seed
+    profile: Profile = OFF  # seconds per step when RunRequest.profile is set
 
 
 def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> RunSummary:
@@ -76,11 +79,14 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
         echo(f"preset: {preset.name} (chosen because {'a GPU was' if preset.name != 'quick' else 'no GPU was'} found)")
     if request.factor < 1:
         raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
-    dataset = _dataset(request, preset, echo, progress)
+    profile = Profile(enabled=request.profile)
+    with profile.section("dataset"):
+        dataset = _dataset(request, preset, echo, progress)
     out = Path(request.out)
     results_csv = out / RESULTS_NAME
-    summary = RunSummary(preset.name, results_csv, dataset_root=Path(dataset.root))
-    model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress)
+    summary = RunSummary(preset.name, results_csv, dataset_root=Path(dataset.root), profile=profile)
+    with profile.section(f"generator {request.generator}"):
+        model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress)
     _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
 
     from reid_bench.reid import preset as reid_preset
@@ -90,15 +96,17 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
     for seed in request.seeds:
         arms = [("none", 1, list(dataset.train), None)]
         if model is not None and request.factor > 1:
-            folder = _augmented(dataset, model, checkpoint_id, request, preset, seed, echo, progress)
+            with profile.section(f"augment seed {seed}"):
+                folder = _augmented(dataset, model, checkpoint_id, request, preset, seed, echo, progress)
             summary.augmented.append(folder)
             generated = augmented_records(dataset, folder)
             arms.append((request.generator, request.factor, list(dataset.train) + generated, len(generated)))
         for generator_name, factor, records, n_generated in arms:
             for trainer in request.trainers:
-                rows, added = _train_and_evaluate(dataset, records, generator_name, factor, trainer, settings,
-                                                  seed, n_generated or 0, preset, request, perceptual, results_csv,
-                                                  echo, progress)
+                with profile.section(f"{trainer} {generator_name} seed {seed}"):
+                    rows, added = _train_and_evaluate(dataset, records, generator_name, factor, trainer, settings,
+                                                      seed, n_generated or 0, preset, request, perceptual,
+                                                      results_csv, echo, progress, profile)
                 summary.rows += rows
                 summary.added += added
     return summary
@@ -109,11 +117,10 @@ def _dataset(request: RunRequest, preset: presets.RunPreset, echo, progress: boo
         return load_dataset(request.data)
     if preset.synth is None:
         raise ReidBenchError(f"preset {preset.name!r} runs on a real dataset: give its folder with --data.")
-    from reid_bench.data.synth import render_dataset
+    from reid_bench.data.synth import embedded_root
 
-    root = cache_root() / "synthpeople" / config_hash(asdict(preset.synth))
-    summary = render_dataset(root, preset.synth, progress=progress)
-    echo(str(summary))
+    root = embedded_root(preset.synth, progress=progress)
+    echo(f"dataset: the embedded SynthPeople, in {root}")
     return load_dataset(root)
 
 
@@ -186,7 +193,8 @@ def budget_settings(settings, n_real: int, n_total: int, budget: str):
 
 def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str, factor: int, trainer: str,
                         settings, seed: int, n_generated: int, preset: presets.RunPreset, request: RunRequest,
-                        perceptual: str, results_csv: Path, echo, progress: bool) -> tuple[list[ResultRow], int]:
+                        perceptual: str, results_csv: Path, echo, progress: bool,
+                        profile: Profile) -> tuple[list[ResultRow], int]:
     """Train (or find) one model, evaluate the protocols not yet in the CSV; (its rows, rows added)."""
     from reid_bench.reid import train_reid
     from reid_bench.reid.benchmark import evaluate_trained
@@ -197,15 +205,17 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     meta = {"dataset": dataset.kind, "generator": generator_name, "factor": factor,
             "n_real": n_real, "n_generated": n_generated}
     echo(f"seed {seed}: {trainer} on {n_real} real + {n_generated} generated images ({generator_name}, K={factor})")
-    trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
-                         meta=meta, device=request.device, progress=progress)
+    with profile.section("train"):
+        trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
+                             meta=meta, device=request.device, progress=progress)
     rankers = list(PROTOCOLS[trainer]) + ([f"{name}+rerank" for name in PROTOCOLS[trainer]] if request.rerank else [])
     done = existing_keys(results_csv)
     wanted = [name for name in rankers
               if (dataset.kind, generator_name, factor, trainer, name, seed, trained.config_hash) not in done]
     evaluation_set = _EvaluationSet(dataset.kind, records, dataset.query, dataset.gallery)
-    new_rows, curves = evaluate_trained(trained, evaluation_set, wanted, device=request.device,
-                                        progress=progress) if wanted else ([], {})
+    with profile.section("evaluate"):
+        new_rows, curves = evaluate_trained(trained, evaluation_set, wanted, device=request.device,
+                                            progress=progress) if wanted else ([], {})
     for row in new_rows:
         row["perceptual"] = perceptual if generator_name != "none" else "n/a"
     appended = append_rows(results_csv, new_rows) if new_rows else []

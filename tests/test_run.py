@@ -133,10 +133,14 @@ def test_budget_decays_the_lr_at_the_same_step_in_both_arms():
 def test_cli_prints_the_gain_table(tiny_data: Path, tmp_path: Path, capsys):
     code = main(["run", "--generator", "identity", "--factor", "2", "--data", str(tiny_data),
                  "--out", str(tmp_path / "out"), "--reid-epochs", "1", "--backbone", "tiny", "--trainers", "ide",
-                 "--preset", "quick"])
+                 "--preset", "quick", "--profile"])
     text = capsys.readouterr().out
     assert code == 0
     assert "identity augmentation, K=2" in text and "none (real images only" in text
+    profiled = (tmp_path / "out" / "profile.csv").read_text()
+    for section in ("dataset", "generator identity", "augment seed 1", "ide none seed 1/train",
+                    "ide identity seed 1/evaluate"):
+        assert f"\n{section}," in profiled
     assert "xqda" in text and "kissme" in text
     assert (tmp_path / "out" / "figures" / "samples_identity.png").is_file()
     assert (tmp_path / "out" / "figures" / "cmc_ide_euclidean.png").is_file()

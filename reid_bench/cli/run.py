@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
     run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    run.add_argument("--profile", action="store_true",
+                     help="write where the time went, step by step, to OUT/profile.csv and print the largest steps")
     run.set_defaults(handler=_run)
 
 
@@ -56,8 +58,11 @@ def _run(args: argparse.Namespace) -> int:
         seeds=parse_seeds(args.seeds), out=Path(args.out), rerank=args.rerank, trainers=trainers,
         generator_checkpoint=args.generator_checkpoint, generator_steps=args.generator_steps,
         reid_epochs=args.reid_epochs, backbone=args.backbone, backbone_weights=args.backbone_weights,
-        vgg_weights=args.vgg_weights, poses=args.poses, device=args.device,
+        vgg_weights=args.vgg_weights, poses=args.poses, device=args.device, profile=args.profile,
     )
     summary = run(request)
     print(write_report(summary, request))
+    if args.profile:
+        print(summary.profile.summary())
+        print(f"profile written to {summary.profile.write(request.out / 'profile.csv')}")
     return 0

@@ -330,3 +330,16 @@ def _write_views(path: Path, jobs: list[ImageJob]) -> None:
         lines.append(f"{job.name},{job.split},{job.kind},{job.view_bin if view else ''},{view},"
                      f"{job.phase % (2 * np.pi):.4f}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def embedded_root(config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
+    """The embedded dataset: ``config`` rendered once into ``$REID_BENCH_CACHE/synthpeople/<hash>``.
+
+    Every command that runs without ``--data`` uses this folder, so they share one render (and the
+    generators and models cached against it).
+    """
+    from reid_bench.io import cache_root, config_hash
+
+    root = cache_root() / "synthpeople" / config_hash(asdict(config))
+    render_dataset(root, config, progress=progress)
+    return root

@@ -1,0 +1,69 @@
+"""Table 1 on the embedded default: train every generator (quick preset) and evaluate its test pairs.
+
+    python scripts/generator_quality.py --out results/synthpeople-quick/quality.csv
+    reid-bench tables results/synthpeople-quick
+
+For each generator (default: all registered, ``identity`` first) this trains the quick preset on
+the embedded SynthPeople (the same cache ``reid-bench run`` uses, so a SAN trained by the run is
+reused), generates the dataset's test pairs, and computes every metric of
+``reid-bench eval-generator`` (FID and LPIPS only when their weights are on disk, else reported as
+missing). The identity-preservation metrics use an IDE model trained on the real training split
+with the run's quick settings (seed 1: the same model as the run's real-only IDE, so it is cached
+after a run). Rows are merged into ``--out`` after each generator, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import generators
+from generators.run_config import configure
+from generators.training import train
+from reid_bench import presets
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.data.synth import embedded_root
+from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, load_networks
+from reid_bench.quality.rows import write_rows
+from reid_bench.reid import preset as reid_preset
+from reid_bench.reid import train_reid
+from reid_bench.run import reid_settings
+
+
+def identity_model(dataset, seed: int) -> str:
+    """checkpoint.pt of the run's real-only IDE (quick preset) for ``seed``, trained unless cached."""
+    quick = presets.get("quick")
+    settings = reid_settings(reid_preset(quick.reid_preset), quick.reid_epochs, quick.reid_backbone)
+    meta = {"dataset": dataset.kind, "generator": "none", "factor": 1, "n_real": len(dataset.train),
+            "n_generated": 0}
+    return str(train_reid(list(dataset.train), "ide", settings, seed=seed, meta=meta, progress=True).path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="image-quality CSV (rows are merged)")
+    parser.add_argument("--generators", default=None, help="comma-separated names (default: all, identity first)")
+    parser.add_argument("--steps", type=int, default=None, help="override the quick preset's training steps")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the identity-metric IDE model")
+    args = parser.parse_args()
+    names = args.generators.split(",") if args.generators else \
+        ["identity"] + [name for name in generators.names() if name != "identity"]
+    root = embedded_root(presets.get("quick").synth)
+    dataset = load_dataset(root)
+    settings = QualitySettings()
+    networks = load_networks(settings, reid_checkpoint=identity_model(dataset, args.seed), device="cpu")
+    for name in names:
+        started = time.perf_counter()
+        config = configure(name, data=str(root.resolve()), preset="quick", steps=args.steps)
+        pairs = PoseTransferPairs(dataset, "train", needs=generators.get(name).needs,
+                                  image_size=config.settings.image_size)
+        result = train(config, pairs, config.default_out(), progress=True)
+        rows, folder = evaluate_checkpoint(result.generator, root, networks=networks, generator=name,
+                                           settings=settings, progress=True)
+        write_rows(args.out, rows)
+        shown = ", ".join(f"{row.metric} {row.value:.4g}" for row in rows if not row.missing)
+        print(f"{name}: {shown} ({time.perf_counter() - started:.0f} s; images in {folder})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
