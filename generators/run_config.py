@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from generators import create
+from generators import get as get_generator
 from generators.presets import GeneratorSettings, generator_options
 from generators.presets import get as get_preset
 from reid_bench import __version__, weights
@@ -57,9 +58,14 @@ class RunConfig:
 def configure(generator: str, data: str, preset: str = "quick", options: dict[str, Any] | None = None,
               vgg_weights: str | None = None, **overrides: Any) -> RunConfig:
     """Resolve a run: ``preset``'s settings with ``overrides`` (e.g. ``steps=200``, ``None`` = keep),
-    the generator's preset options with the user's ``options`` on top, and the VGG-19 rule."""
+    the generator's preset options with the user's ``options`` on top, and the VGG-19 rule.
+
+    A generator class with ``needs_data_root = True`` (``synth-oracle``) gets ``data`` as its option
+    ``data`` unless the user's ``options`` set it."""
     settings = replace(get_preset(preset), **{k: v for k, v in overrides.items() if v is not None})
     chosen = {**generator_options(generator, preset), **(options or {})}
+    if getattr(get_generator(generator), "needs_data_root", False):  # e.g. synth-oracle renders from the dataset
+        chosen.setdefault("data", str(data))
     resolved = create(generator, **chosen).options
     perceptual, vgg = "not used", None
     if "perceptual" in resolved and not resolved["perceptual"]:

@@ -169,30 +169,73 @@ def _init_worker(config: SynthConfig, appearances, cameras, root: str) -> None:
 
 def _render_job(job: ImageJob) -> tuple[str, str, np.ndarray]:
     config, root = _STATE["config"], _STATE["root"]
-    height, width = config.size
-    rng = np.random.default_rng([config.seed, 7, job.seed])
     camera = _STATE["cameras"][job.camera - 1]
-    image = synth_scene.background(camera, rng, height, width)
-    parsing = np.zeros((height, width), np.uint8)
-    keypoints = np.full((18, 2), -1, int)
-    occluder = synth_scene.occluder(rng, height, width) if job.occluded else None
-    if job.kind != "distractor" or rng.random() < 0.5:
-        appearance = _STATE["appearances"][job.identity]
-        params = pm.sample_params(rng, 1, views=pm.sample_views(rng, 1, bins=np.array([job.view_bin])),
-                                  phases=np.array([job.phase]))
-        params.shoulder[:] = appearance.shoulder + rng.normal(0, 0.004)
-        params.hip[:] = appearance.hip + rng.normal(0, 0.002)
-        _apply_crop(params, "feet" if job.kind == "distractor" else job.crop, rng,
-                    strength=2.0 if job.kind != "person" else 1.0)
-        pose = pm.pose_from_params(params, height, width, rng=rng)
-        image, parsing, keypoints = synth_body.render_person(appearance, pose, 0, image, occluder)
-    elif occluder is not None:
-        image[occluder[0]] = occluder[1][occluder[0]]
-    pixels = synth_scene.apply_camera(image, camera, rng)
+    pixels, parsing, keypoints = render_person_image(config, _STATE["appearances"][job.identity], camera, job,
+                                                     job_rng(config, job))
     folder = SPLIT_FOLDERS[job.split]
     Image.fromarray(pixels).save(root / folder / job.name, quality=camera.jpeg_quality)
     save_parsing(parsing, root / "parsing" / folder / (Path(job.name).stem + ".png"))
     return job.split, job.name, keypoints
+
+
+def make_cameras(config: SynthConfig) -> list[synth_scene.Camera]:
+    """The config's cameras (scenes and effects), drawn from its seed."""
+    return synth_scene.make_cameras(np.random.default_rng([config.seed, 3]), config.cameras, *config.size)
+
+
+def job_rng(config: SynthConfig, job: ImageJob) -> np.random.Generator:
+    """The random stream the render of ``job`` draws from (every image has its own)."""
+    return np.random.default_rng([config.seed, 7, job.seed])
+
+
+def render_person_image(config: SynthConfig, appearance: sa.Appearance, camera: synth_scene.Camera,
+                        job: ImageJob, rng: np.random.Generator, pose: pm.Pose | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image of ``job`` (its kind, occluder, view bin, phase, crop) dressed as ``appearance``
+    in ``camera``, drawing from ``rng``: (pixels (H, W, 3) uint8 before JPEG, parsing (H, W) uint8
+    LIP labels, keypoints (18, 2) int, -1 = not visible). ``pose`` given is drawn instead of the
+    job's own (which :func:`draw_pose` would take from ``rng``): the synth-oracle generator's use."""
+    height, width = config.size
+    image, occluder, has_person = _scene(config, camera, job, rng)
+    parsing = np.zeros((height, width), np.uint8)
+    keypoints = np.full((18, 2), -1, int)
+    if has_person:
+        if pose is None:
+            pose = draw_pose(config, job, appearance, rng)
+        image, parsing, keypoints = synth_body.render_person(appearance, pose, 0, image, occluder)
+    elif occluder is not None:
+        image[occluder[0]] = occluder[1][occluder[0]]
+    return synth_scene.apply_camera(image, camera, rng), parsing, keypoints
+
+
+def _scene(config: SynthConfig, camera: synth_scene.Camera, job: ImageJob, rng: np.random.Generator):
+    """The draws before the person's: background, occluder, and whether a distractor shows a person."""
+    height, width = config.size
+    image = synth_scene.background(camera, rng, height, width)
+    occluder = synth_scene.occluder(rng, height, width) if job.occluded else None
+    return image, occluder, job.kind != "distractor" or rng.random() < 0.5
+
+
+def draw_pose(config: SynthConfig, job: ImageJob, appearance: sa.Appearance, rng: np.random.Generator) -> pm.Pose:
+    """The body pose of ``job`` (its view bin, gait phase and crop; the rest from ``rng``) with the
+    build (shoulder and hip widths) of ``appearance``."""
+    height, width = config.size
+    params = pm.sample_params(rng, 1, views=pm.sample_views(rng, 1, bins=np.array([job.view_bin])),
+                              phases=np.array([job.phase]))
+    params.shoulder[:] = appearance.shoulder + rng.normal(0, 0.004)
+    params.hip[:] = appearance.hip + rng.normal(0, 0.002)
+    _apply_crop(params, "feet" if job.kind == "distractor" else job.crop, rng,
+                strength=2.0 if job.kind != "person" else 1.0)
+    return pm.pose_from_params(params, height, width, rng=rng)
+
+
+def job_pose(config: SynthConfig, job: ImageJob, camera: synth_scene.Camera,
+             appearance: sa.Appearance) -> pm.Pose | None:
+    """Exactly the pose the render of ``job`` draws (its rng replayed up to it), with the build of
+    ``appearance``; None for a distractor image drawn without a person."""
+    rng = job_rng(config, job)
+    has_person = _scene(config, camera, job, rng)[2]
+    return draw_pose(config, job, appearance, rng) if has_person else None
 
 
 def _apply_crop(params: pm.PoseParams, crop: str, rng: np.random.Generator, strength: float) -> None:
@@ -236,7 +279,7 @@ def render_dataset(out: str | os.PathLike, config: SynthConfig = SynthConfig(), 
         return existing
     started = time.perf_counter()
     appearances, jobs = plan(config)
-    cameras = synth_scene.make_cameras(np.random.default_rng([config.seed, 3]), config.cameras, *config.size)
+    cameras = make_cameras(config)
     workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
     keypoints: dict[str, dict[str, np.ndarray]] = {split: {} for split in SPLIT_FOLDERS}
     with atomic_path(out) as tmp:
