@@ -36,6 +36,8 @@ class GeneratorSettings:
     amp: str = "auto"  # auto | bf16 | fp16 | off (reid_bench.accel.resolve_amp: auto is bf16/fp16 on CUDA,
     # bf16 on a CPU with native bf16 instructions, else fp32)
     seed: int = 0  # seeds weights, pair order and every RNG; a CPU run is reproducible for a seed
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics over all processes' pairs (SyncBatchNorm,
+    # GPUs only); off, each process normalises with its own share of the batch
 
     def total_steps(self, pairs: int) -> int:
         """Steps of the whole run over ``pairs`` training pairs."""

@@ -19,7 +19,19 @@ An output folder holds::
 Rerunning the same command resumes from ``checkpoints/latest.pt``: the batch order is a function
 of (seed, step) (:class:`StepBatchSampler`) and every RNG state is restored, so an interrupted and
 resumed CPU run ends with the same weights as an uninterrupted one. Logging, samples and
-checkpoints happen on rank 0 only (:func:`is_main_process`), ready for DDP.
+checkpoints happen on rank 0 only (:func:`is_main_process`).
+
+Under ``torchrun --nproc_per_node=N`` (:mod:`reid_bench.distributed`) ``batch_size`` stays the
+global batch: rank r trains on ``batch[r::N]`` of each step's batch, and after every backward the
+gradients are averaged over the ranks by one all-reduce (:func:`~reid_bench.distributed.average_gradients`)
+before the optimiser steps, for G and for the discriminators alike. DDP's wrapper is not used: a
+discriminator step runs the discriminator twice (real, fake) per backward, which its reducer
+refuses without ``static_graph``, and one explicit all-reduce per update serves both networks.
+Every rank starts from rank 0's weights (broadcast after build or resume), so the ranks stay
+identical, and N processes compute one process's step up to summation order, except for
+BatchNorm statistics, which are per process unless ``sync_bn`` (GPUs only) shares them. Random
+draws inside the models (dropout, sampling) use a per-rank seed; the logged losses are the ranks'
+means.
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from generators.base import Batch, Generator, set_requires_grad
 from generators.presets import GeneratorSettings, steps_per_epoch
 from generators.run_config import RunConfig, describe_environment
 from generators.samples import save_grid
+from reid_bench import distributed
 from reid_bench.accel import autocast, grad_scaler, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
 from reid_bench.io import atomic_path
@@ -74,11 +87,16 @@ def is_main_process() -> bool:
 
 
 class StepBatchSampler(Sampler[list[int]]):
-    """Index batches for steps ``start`` .. ``total - 1``; epoch e's order is seeded by (seed, e)."""
+    """Index batches for steps ``start`` .. ``total - 1``; epoch e's order is seeded by (seed, e).
 
-    def __init__(self, size: int, batch_size: int, seed: int, start: int, total: int) -> None:
+    With ``world`` > 1 each batch is the ``rank``-th of ``world`` interleaved shares of the global one.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int, total: int,
+                 rank: int = 0, world: int = 1) -> None:
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.start, self.total = start, total
+        self.rank, self.world = rank, world
         self.per_epoch = steps_per_epoch(size, batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -88,7 +106,7 @@ class StepBatchSampler(Sampler[list[int]]):
             if epoch != order_epoch:
                 generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 order, order_epoch = torch.randperm(self.size, generator=generator), epoch
-            yield order[index * self.batch_size:(index + 1) * self.batch_size].tolist()
+            yield order[index * self.batch_size:(index + 1) * self.batch_size].tolist()[self.rank::self.world]
 
     def __len__(self) -> int:
         return self.total - self.start
@@ -209,6 +227,7 @@ class _Trainer:
         optimizer, scaler = self.optimizers[key], self.scalers[key]
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        distributed.average_gradients([p for group in optimizer.param_groups for p in group["params"]])
         scaler.step(optimizer)
         scaler.update()
 
@@ -284,7 +303,8 @@ class _Trainer:
 
 
 def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, start: int, total: int) -> DataLoader:
-    sampler = StepBatchSampler(len(pairs), settings.batch_size, settings.seed, start, total)
+    sampler = StepBatchSampler(len(pairs), settings.batch_size, settings.seed, start, total,
+                               distributed.rank(), distributed.world_size())
     cuda = device.type == "cuda"
     workers = settings.workers if cuda else 0
     return DataLoader(pairs, batch_sampler=sampler, num_workers=workers, pin_memory=cuda,
@@ -315,7 +335,8 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     if final.exists():
         checkpoints.check_matches(checkpoints.read(final), final, config.generator, config.options)
         return TrainResult(out, total, total, True, config.perceptual)
-    device = pick_device(device)
+    distributed.per_rank(min(settings.batch_size, len(pairs)), "pairs")
+    device = distributed.init_from_env(pick_device(device))
     torch.manual_seed(settings.seed)
     model = create(config.generator, **config.options).to(device).train()
     if not any(parameter.requires_grad for parameter in model.parameters()):  # e.g. identity
@@ -324,13 +345,19 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
                                                                "perceptual": config.perceptual}))
         return TrainResult(out, 0, 0, True, config.perceptual)
     discriminators = model.build_discriminators().to(device).train()
+    if settings.sync_bn:
+        model, discriminators = (distributed.sync_batchnorm(m, device) for m in (model, discriminators))
     vgg = Path(config.vgg_weights) if config.vgg_weights else None
     loss_networks = model.build_loss_networks(vgg).to(device)
     trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))
     main = is_main_process()
     step = trainer.restore(checkpoints.read(state_path), state_path) if state_path.exists() else 0
+    if distributed.world_size() > 1:
+        for module in (model, discriminators):
+            distributed.broadcast_module(module)
+        torch.manual_seed(distributed.rank_seed(settings.seed * 1_000_003 + step))
     run = {**config.describe(), **describe_environment(device, trainer.amp), "total_steps": total,
-           "pairs": len(pairs), "resumed_from": step}
+           "pairs": len(pairs), "resumed_from": step, "processes": distributed.world_size()}
     if main:
         _write_json(out / "run.json", run)
     log = LossLog(out / "losses.csv", step) if main else None
@@ -345,7 +372,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     try:
         for batch in _loader(pairs, settings, device, step, stop):
             mid_step = True
-            terms = trainer.step(_to_device(batch, device))
+            terms = distributed.mean_over_ranks(trainer.step(_to_device(batch, device)), device)
             step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:
@@ -371,4 +398,5 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
         if state_path.parent.is_dir() and not any(state_path.parent.iterdir()):
             state_path.parent.rmdir()
         _write_json(out / "run.json", {**run, "finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
+    distributed.barrier()  # the other ranks return once rank 0's files are written
     return TrainResult(out, step, total, finished, config.perceptual)

@@ -2,11 +2,16 @@
 
 Each sub-module adds its sub-commands through ``register(subparsers)``; ``main`` turns a
 :class:`~reid_bench.errors.ReidBenchError` into one line on stderr and exit status 2.
+``reid-bench --nproc N train-reid|train-generator ...`` runs that command in N processes: it
+re-executes itself through ``python -m torch.distributed.run --standalone --nproc_per_node N -m
+reid_bench ...`` (torchrun on one machine), exactly as a user may launch it by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 
 from reid_bench import __version__
@@ -19,6 +24,7 @@ from reid_bench.cli import run as run_commands
 from reid_bench.errors import ReidBenchError
 
 COMMAND_MODULES = [run_commands, data_commands, generator_commands, reid_commands, quality_commands, results_commands]
+DISTRIBUTED_COMMANDS = ("train-reid", "train-generator")  # the commands that train under torchrun
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,15 +33,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pose-guided person generation as Re-ID data augmentation: SAN and baselines.",
     )
     parser.add_argument("--version", action="version", version=f"reid-bench {__version__}")
+    parser.add_argument("--nproc", type=int, default=1, metavar="N",
+                        help="train in N processes on this machine through torchrun (DDP; gloo on the CPU, "
+                             f"NCCL on GPUs); for {' and '.join(DISTRIBUTED_COMMANDS)}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 
 
+def launch_command(nproc: int, argv: list[str]) -> list[str]:
+    """The torchrun command that runs ``reid-bench argv`` (without ``--nproc``) in ``nproc`` processes."""
+    rest, skip = [], False
+    for token in argv:
+        if skip or token.startswith("--nproc="):
+            skip = False
+            continue
+        skip = token == "--nproc"
+        if not skip:
+            rest.append(token)
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+            "-m", "reid_bench", *rest]
+
+
+def _launch(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command not in DISTRIBUTED_COMMANDS:
+        raise ReidBenchError(f"--nproc applies to {' and '.join(DISTRIBUTED_COMMANDS)} only; "
+                             f"drop it for {args.command}.")
+    if args.nproc < 1:
+        raise ReidBenchError(f"--nproc {args.nproc} is not a number of processes; give 1 or more.")
+    if "WORLD_SIZE" in os.environ:
+        raise ReidBenchError("--nproc was given inside a torchrun launch; use one of --nproc and torchrun.")
+    return subprocess.call(launch_command(args.nproc, argv))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
+        if args.nproc != 1:
+            return _launch(args, argv)
         return int(args.handler(args) or 0)
     except ReidBenchError as error:
         print(f"reid-bench: error: {error}", file=sys.stderr)

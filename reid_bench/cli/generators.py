@@ -1,4 +1,8 @@
-"""``reid-bench train-generator`` and ``reid-bench generate``."""
+"""``reid-bench train-generator`` and ``reid-bench generate``.
+
+``train-generator`` runs unchanged under ``torchrun --nproc_per_node=N -m reid_bench train-generator
+...`` (or ``reid-bench --nproc N train-generator ...``); only rank 0 prints.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
+    train.add_argument("--sync-bn", action="store_true", default=None,
+                       help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
     train.set_defaults(handler=_train)
 
     gen = subparsers.add_parser("generate", help="generate the images of a pairs CSV with a trained generator")
@@ -56,18 +62,24 @@ def _train(args: argparse.Namespace) -> int:
     import generators
     from generators.run_config import configure
     from generators.training import train
+    from reid_bench import distributed
     from reid_bench.data import PoseTransferPairs, load_dataset
 
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
-                       vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+                       vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                       sync_bn=args.sync_bn)
     out = args.out or config.default_out()
-    print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}) into {out}")
+    main = distributed.is_main()
+    if main:
+        print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}) into {out}")
     dataset = load_dataset(args.data)
     needs = generators.get(args.generator).needs
     pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=config.settings.image_size)
     shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=config.settings.image_size) \
         if dataset.pairs_path("test") is not None else None
     result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at)
+    if not main:
+        return 0
     state = "finished" if result.finished else f"stopped at step {result.step}; rerun to continue"
     print(f"{state}: {result.step}/{result.total_steps} steps in {result.out} (losses: {result.losses})")
     return 0

@@ -1,4 +1,8 @@
-"""``reid-bench train-reid`` and ``reid-bench evaluate``."""
+"""``reid-bench train-reid`` and ``reid-bench evaluate``.
+
+``train-reid`` runs unchanged under ``torchrun --nproc_per_node=N -m reid_bench train-reid ...``
+(or ``reid-bench --nproc N train-reid ...``); only rank 0 logs, warns and prints.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="override any other setting, e.g. --set sampler=pk --set bn_neck=true")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    train.add_argument("--sync-bn", action="store_true", default=None,
+                       help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
     train.add_argument("--out", default=None,
                        help="run folder for checkpoint.pt (default: $REID_BENCH_CACHE/reid/<config hash>)")
     train.set_defaults(handler=_train)
@@ -74,18 +80,25 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from reid_bench import distributed
     from reid_bench.data import load_dataset
     from reid_bench.reid import preset, train_reid
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = preset(args.preset).replace(epochs=args.epochs, backbone=args.backbone, **parse_overrides(args.set))
+    main = distributed.is_main()
+    logging.basicConfig(level=logging.INFO if main else logging.WARNING, format="%(message)s")
+    settings = preset(args.preset).replace(epochs=args.epochs, backbone=args.backbone, sync_bn=args.sync_bn,
+                                           **parse_overrides(args.set))
     dataset = load_dataset(args.data)
     meta = {"dataset": dataset.kind, "generator": "none", "factor": 1,
             "n_real": len(dataset.train), "n_generated": 0}
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        if not main:
+            warnings.simplefilter("ignore")
         trained = train_reid(dataset.train, args.trainer, settings, args.out, backbone_weights=args.backbone_weights,
                              seed=args.seed, meta=meta, device=args.device, progress=True)
+    if not main:
+        return 0
     print(f"checkpoint: {trained.path}")
     print(f"trainer {trained.trainer}, backbone {trained.backbone}, pretrained {str(trained.pretrained).lower()}, "
           f"{trained.epoch} epochs, {trained.train_wall_s:.0f} s of training")

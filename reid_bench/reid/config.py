@@ -53,6 +53,8 @@ class ReidSettings:
     amp: str = "auto"  # auto | bf16 | fp16 | off (reid_bench.accel.resolve_amp: auto is bf16/fp16 on
     # CUDA, bf16 on a CPU with native bf16 instructions, else fp32)
     channels_last: bool = True  # NHWC tensors for the backbone (faster with oneDNN and cuDNN)
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics over all processes' images (SyncBatchNorm,
+    # GPUs only); off, each process normalises with its own share of the batch
 
     def replace(self, **changes: object) -> "ReidSettings":
         """A copy with ``changes`` applied (``None`` values are ignored), validated."""

@@ -14,6 +14,15 @@ loader workers follow :mod:`reid_bench.accel` (bf16 autocast on a CPU with nativ
 results depend on the processor; ``run.json`` records the precision). Each epoch reseeds torch from
 ``(seed, epoch)`` (sampler, augmentation, dropout), so on CPU a resumed run's final weights equal
 an uninterrupted run's bit for bit.
+
+Under ``torchrun --nproc_per_node=N`` (:mod:`reid_bench.distributed`) the network is wrapped in
+``DistributedDataParallel`` and ``batch_size`` stays the global batch: at each step rank r takes
+every N-th sample of the batch one process would take (``DistributedSampler`` over the same
+seeded permutation for IDE's shuffle and the Siamese pairs, ``batch[r::N]`` of each PK batch),
+so N processes follow one process's steps up to summation order and per-process BatchNorm
+statistics (``sync_bn`` shares them, on GPUs). Augmentation and dropout draw from a per-rank
+seed. Rank 0 alone writes ``run.json`` and ``checkpoint.pt`` and shows progress; every rank
+resumes from the checkpoint.
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ from typing import Any, Sequence
 
 import torch
 import torchvision
-from torch.utils.data import DataLoader
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from reid_bench import __version__
-from reid_bench import accel
+from reid_bench import accel, distributed
 from reid_bench import io as rb_io
 from reid_bench.errors import ReidBenchError
 from reid_bench.reid import backbones
@@ -97,6 +108,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     n_generated) is stored in the checkpoint for the result rows.
     """
     settings = validate(settings)
+    distributed.per_rank(*_step_size(trainer, settings))  # a batch that does not split fails here
     triplets = as_triplets(records)
     if not triplets:
         raise ReidBenchError("no training images: the training split is empty.")
@@ -118,7 +130,9 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     out = Path(out_dir) if out_dir else rb_io.cache_root() / "reid" / config_hash
     checkpoint_path = out / CHECKPOINT_NAME
 
-    dev = accel.pick_device(device)
+    dev = distributed.init_from_env(accel.pick_device(device))
+    if settings.sync_bn:
+        model = distributed.sync_batchnorm(model, dev)
     model.to(dev)
     if settings.channels_last:
         accel.channels_last(model)
@@ -129,7 +143,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
                           0, config_hash, dict(meta or {}), path=checkpoint_path)
     if checkpoint_path.exists():
         _resume(checkpoint_path, result, optimizer, scaler)
-    else:
+    elif distributed.is_main():
         _write_run_info(out, spec, config_hash, dev, precision)
     if result.epoch >= settings.epochs:
         log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
@@ -141,7 +155,9 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
         stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress)
         result.epoch = epoch + 1
         result.train_wall_s += time.perf_counter() - started
-        _save(checkpoint_path, result, optimizer, scaler)
+        if distributed.is_main():
+            _save(checkpoint_path, result, optimizer, scaler)
+        distributed.barrier()
         log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
                  ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     return result
@@ -161,24 +177,67 @@ def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
                             weight_decay=settings.weight_decay, amsgrad=settings.optimizer == "amsgrad")
 
 
-def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Generator,
+def _step_size(trainer: str, settings: ReidSettings) -> tuple[int, str]:
+    """Samples in one global step and what they are: Siamese pairs, PK's P x K images, or images."""
+    if trainer == "siamese":
+        return max(1, settings.batch_size // 2), "pairs"
+    if settings.sampler == "pk":
+        return settings.batch_size // settings.pk_instances * settings.pk_instances, "images"
+    return settings.batch_size, "images"
+
+
+def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Generator, epoch_seed: int,
             device: torch.device) -> DataLoader:
+    """This process's batches of one epoch; the ranks' batches of a step make one process's batch."""
     settings = result.settings
     options = accel.loader_options(device)
-    if result.trainer == "siamese":
+    size = distributed.per_rank(*_step_size(result.trainer, settings))
+    if result.trainer == "siamese":  # balanced_pairs returns the pairs in random order already
         pairs = PairDataset(dataset, balanced_pairs(dataset.labels, generator))
-        size = max(1, settings.batch_size // 2)
-        return DataLoader(pairs, batch_size=size, drop_last=len(pairs) > size, **options)
+        sampler = _rank_sampler(pairs, shuffle=False, seed=0)
+        return DataLoader(pairs, batch_size=size, sampler=sampler, drop_last=len(sampler) > size,
+                          generator=generator, **options)
     if settings.sampler == "pk":
         k = settings.pk_instances
         try:
-            sampler = PKSampler(dataset.labels, settings.batch_size // k, k, generator)
+            batches = PKSampler(dataset.labels, settings.batch_size // k, k, generator).batches
         except ValueError as error:
             raise ReidBenchError(f"the PK sampler cannot run on this data: {error}.") from None
-        return DataLoader(dataset, batch_sampler=sampler, generator=generator, **options)
-    size = settings.batch_size
-    return DataLoader(dataset, batch_size=size, shuffle=True, generator=generator,
-                      drop_last=len(dataset) > size, **options)
+        return DataLoader(dataset, batch_sampler=[distributed.shard(batch) for batch in batches],
+                          generator=generator, **options)
+    sampler = _rank_sampler(dataset, shuffle=True, seed=epoch_seed)
+    return DataLoader(dataset, batch_size=size, sampler=sampler, drop_last=len(sampler) > size,
+                      generator=generator, **options)
+
+
+def _rank_sampler(data: torch.utils.data.Dataset, shuffle: bool, seed: int) -> DistributedSampler:
+    """Every ``world``-th item of one (seeded) order, from this rank; the tail that does not split
+    evenly is dropped, so ``floor(len / world)`` items a rank (with one process: all, in that order)."""
+    return DistributedSampler(data, num_replicas=distributed.world_size(), rank=distributed.rank(),
+                              shuffle=shuffle, seed=seed, drop_last=True)
+
+
+class _TrainingLoss(nn.Module):
+    """The network's training loss as its forward pass: DDP synchronises what runs through forward."""
+
+    def __init__(self, model: ReidNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: tuple) -> tuple[torch.Tensor, dict[str, float]]:
+        return self.model.training_loss(batch)
+
+
+def _training_loss(result: TrainedModel, device: torch.device) -> nn.Module:
+    """The model's loss, under DDP when several processes train; built each epoch, after freezing,
+    since DDP synchronises only the parameters that require gradients when it is built."""
+    loss = _TrainingLoss(result.model)
+    if distributed.world_size() == 1:
+        return loss
+    # torchreid models also run their own classifier, which no loss here uses.
+    unused = result.backbone.startswith(backbones.TORCHREID_PREFIX)
+    return DistributedDataParallel(loss, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=unused)
 
 
 def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.optim.Optimizer,
@@ -186,9 +245,9 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
                  device: torch.device, progress: bool) -> dict[str, float]:
     settings, model = result.settings, result.model
     epoch_seed = seed_for_epoch(result.seed, epoch)
-    torch.manual_seed(epoch_seed)
-    generator = torch.Generator().manual_seed(epoch_seed)
-    loader = _loader(result, dataset, generator, device)
+    torch.manual_seed(distributed.rank_seed(epoch_seed))  # augmentation, dropout: per rank
+    generator = torch.Generator().manual_seed(epoch_seed)  # sample order: the same on every rank
+    loader = _loader(result, dataset, generator, epoch_seed, device)
     steps_per_epoch = len(loader)
     frozen = result.pretrained and epoch < settings.fixbase_epochs
     model.train()
@@ -196,14 +255,15 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
         parameter.requires_grad_(not frozen)
     if frozen:
         model.backbone.eval()
+    training_loss = _training_loss(result, device)
     totals: dict[str, float] = {}
     bar = tqdm(loader, desc=f"{result.trainer} epoch {epoch + 1}/{settings.epochs}", unit="batch",
-               disable=not progress, leave=False)
+               disable=not (progress and distributed.is_main()), leave=False)
     for step, batch in enumerate(bar, start=1):
         set_lr(optimizer, settings, epoch * steps_per_epoch + step - 1, steps_per_epoch)
         batch = tuple(_to_device(item, device, settings.channels_last) for item in batch)
         with accel.autocast(device, precision):
-            loss, stats = model.training_loss(batch)
+            loss, stats = training_loss(batch)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -214,7 +274,8 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
     for parameter in model.backbone.parameters():
         parameter.requires_grad_(True)
     steps = max(1, len(loader))
-    return {key: value / steps for key, value in totals.items()}
+    means = distributed.mean_over_ranks({key: value / steps for key, value in totals.items()}, device)
+    return {key: float(value) for key, value in means.items()}
 
 
 def set_lr(optimizer: torch.optim.Optimizer, settings: ReidSettings, step: int, steps_per_epoch: int) -> None:
@@ -270,7 +331,7 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
 
 def _write_run_info(out: Path, spec: dict[str, Any], config_hash: str, device: torch.device,
                     precision: torch.dtype | None) -> None:
-    info = {**spec, "config_hash": config_hash, "device": str(device),
+    info = {**spec, "config_hash": config_hash, "device": str(device), "processes": distributed.world_size(),
             "precision": accel.precision_name(precision), "threads": torch.get_num_threads(), "versions": {
         "reid_bench": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
         "python": platform.python_version()}}
