@@ -12,6 +12,11 @@ SynthPeople render, the trained generator (its loop resumes), each augmented set
 resumes file by file), each Re-ID model (resumes per epoch). Result rows are appended atomically
 as each model is evaluated, and a row whose key is already in the CSV is not computed again, so an
 interrupted run resumes and a rerun adds no duplicates.
+
+Under ``torchrun`` (``reid-bench --nproc N run ...``) every process trains the generator and the
+Re-ID models together (:mod:`reid_bench.distributed`); rank 0 alone renders the dataset, writes
+the augmented sets, evaluates, appends the rows and draws the report, and the others wait for it
+at a barrier, then read what it wrote.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from reid_bench import __version__, presets
+from reid_bench import __version__, distributed, presets
+from reid_bench.accel import pick_device
 from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, write_augmented_set
 from reid_bench.data import ReidDataset, load_dataset
 from reid_bench.errors import ReidBenchError
@@ -72,6 +78,9 @@ class RunSummary:
 
 def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> RunSummary:
     """Run the experiment of ``request`` (see the module docstring)."""
+    distributed.init_from_env(pick_device(request.device))
+    if not distributed.is_main():
+        echo, progress = _silent, False
     preset = presets.get(request.preset or presets.default_preset_name(torch.cuda.is_available()))
     if request.preset:
         echo(f"preset: {preset.name}")
@@ -81,13 +90,14 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
         raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
     profile = Profile(enabled=request.profile)
     with profile.section("dataset"):
-        dataset = _dataset(request, preset, echo, progress)
+        dataset = _main_first(lambda: _dataset(request, preset, echo, progress))
     out = Path(request.out)
     results_csv = out / RESULTS_NAME
     summary = RunSummary(preset.name, results_csv, dataset_root=Path(dataset.root), profile=profile)
     with profile.section(f"generator {request.generator}"):
         model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress)
-    _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
+    if distributed.is_main():
+        _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
 
     from reid_bench.reid import preset as reid_preset
 
@@ -97,7 +107,8 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
         arms = [("none", 1, list(dataset.train), None)]
         if model is not None and request.factor > 1:
             with profile.section(f"augment seed {seed}"):
-                folder = _augmented(dataset, model, checkpoint_id, request, preset, seed, echo, progress)
+                folder = _main_first(lambda: _augmented(dataset, model, checkpoint_id, request, preset, seed,
+                                                        echo, progress))
             summary.augmented.append(folder)
             generated = augmented_records(dataset, folder)
             arms.append((request.generator, request.factor, list(dataset.train) + generated, len(generated)))
@@ -110,6 +121,20 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
                 summary.rows += rows
                 summary.added += added
     return summary
+
+
+def _silent(message: str) -> None:
+    """The echo of the ranks other than 0."""
+
+
+def _main_first(step: Callable[[], object]):
+    """``step()`` on rank 0, then on the other ranks once it is done (they find its cached output)."""
+    if distributed.is_main():
+        result = step()
+        distributed.barrier()
+        return result
+    distributed.barrier()
+    return step()
 
 
 def _dataset(request: RunRequest, preset: presets.RunPreset, echo, progress: bool) -> ReidDataset:
@@ -159,8 +184,6 @@ def _augmented(dataset: ReidDataset, model, checkpoint_id: str, request: RunRequ
     key = config_hash({"data": str(Path(dataset.root).resolve()), "checkpoint": checkpoint_id, **asdict(config)})
     folder = cache_root() / "augmented" / f"{request.generator}-K{request.factor}-{key}"
     pairs = choose_targets(dataset, config)
-    from reid_bench.accel import pick_device
-
     write_augmented_set(dataset, model, pairs, folder, checkpoint_id, batch_size=preset.generate_batch,
                         device=str(pick_device(request.device)), progress=progress)
     echo(f"augmented set (seed {seed}): {len(pairs)} generated images for {len(dataset.train)} real, in {folder}")
@@ -208,6 +231,9 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     with profile.section("train"):
         trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
                              meta=meta, device=request.device, progress=progress)
+    if not distributed.is_main():  # rank 0 evaluates and writes the rows
+        distributed.barrier()
+        return [], 0
     rankers = list(PROTOCOLS[trainer]) + ([f"{name}+rerank" for name in PROTOCOLS[trainer]] if request.rerank else [])
     done = existing_keys(results_csv)
     wanted = [name for name in rankers
@@ -226,6 +252,7 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     rows = [row for row in read_rows(results_csv)
             if (row.generator, row.factor, row.trainer, row.seed, row.config_hash)
             == (generator_name, factor, trainer, seed, trained.config_hash)]
+    distributed.barrier()
     return rows, len(appended)
 
 

@@ -202,7 +202,7 @@ def test_nproc_only_for_training_commands(capsys: pytest.CaptureFixture) -> None
     from reid_bench.cli import main
 
     assert main(["--nproc", "2", "weights"]) == 2
-    assert "applies to train-reid and train-generator only" in capsys.readouterr().err
+    assert "applies to run, train-reid, train-generator only" in capsys.readouterr().err
 
 
 def test_train_reid_under_torchrun_writes_one_checkpoint(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +166,20 @@ def test_epoch_override_keeps_the_decay_share():
     six = reid_settings(quick, 6, "tiny")
     assert (six.epochs, six.lr_step, six.backbone) == (6, pytest.approx(4.2), "tiny")
     assert reid_settings(quick, None, None) == quick
+
+
+def test_run_under_torchrun_writes_each_row_once(tiny_data: Path, tmp_path: Path) -> None:
+    """Two gloo processes train together; rank 0 alone generates, evaluates, writes rows and reports."""
+    env = {**os.environ, "REID_BENCH_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "run", "--generator", "identity", "--factor", "2",
+               "--data", str(tiny_data), "--out", str(out), "--reid-epochs", "1", "--backbone", "tiny",
+               "--trainers", "ide", "--preset", "quick"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("identity augmentation, K=2") == 1  # one report, from rank 0
+    rows = read_rows(out / "results.csv")
+    assert sorted((row.generator, row.ranker) for row in rows) == sorted(
+        (generator, ranker) for generator in ("none", "identity") for ranker in PROTOCOLS["ide"])
+    run_json = next((tmp_path / "cache" / "reid").glob("*/run.json")).read_text()
+    assert '"processes": 2' in run_json

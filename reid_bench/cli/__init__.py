@@ -2,7 +2,7 @@
 
 Each sub-module adds its sub-commands through ``register(subparsers)``; ``main`` turns a
 :class:`~reid_bench.errors.ReidBenchError` into one line on stderr and exit status 2.
-``reid-bench --nproc N train-reid|train-generator ...`` runs that command in N processes: it
+``reid-bench --nproc N run|train-reid|train-generator ...`` runs that command in N processes: it
 re-executes itself through ``python -m torch.distributed.run --standalone --nproc_per_node N -m
 reid_bench ...`` (torchrun on one machine), exactly as a user may launch it by hand.
 """
@@ -24,7 +24,7 @@ from reid_bench.cli import run as run_commands
 from reid_bench.errors import ReidBenchError
 
 COMMAND_MODULES = [run_commands, data_commands, generator_commands, reid_commands, quality_commands, results_commands]
-DISTRIBUTED_COMMANDS = ("train-reid", "train-generator")  # the commands that train under torchrun
+DISTRIBUTED_COMMANDS = ("run", "train-reid", "train-generator")  # the commands that train under torchrun
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reid-bench {__version__}")
     parser.add_argument("--nproc", type=int, default=1, metavar="N",
                         help="train in N processes on this machine through torchrun (DDP; gloo on the CPU, "
-                             f"NCCL on GPUs); for {' and '.join(DISTRIBUTED_COMMANDS)}")
+                             f"NCCL on GPUs); for {', '.join(DISTRIBUTED_COMMANDS)}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -58,7 +58,7 @@ def launch_command(nproc: int, argv: list[str]) -> list[str]:
 
 def _launch(args: argparse.Namespace, argv: list[str]) -> int:
     if args.command not in DISTRIBUTED_COMMANDS:
-        raise ReidBenchError(f"--nproc applies to {' and '.join(DISTRIBUTED_COMMANDS)} only; "
+        raise ReidBenchError(f"--nproc applies to {', '.join(DISTRIBUTED_COMMANDS)} only; "
                              f"drop it for {args.command}.")
     if args.nproc < 1:
         raise ReidBenchError(f"--nproc {args.nproc} is not a number of processes; give 1 or more.")

@@ -47,6 +47,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from reid_bench import distributed
     from reid_bench.run import RunRequest, run
     from reid_bench.run_report import write_report
 
@@ -61,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
         vgg_weights=args.vgg_weights, poses=args.poses, device=args.device, profile=args.profile,
     )
     summary = run(request)
+    if not distributed.is_main():  # rank 0 reports for every process of a torchrun launch
+        return 0
     print(write_report(summary, request))
     if args.profile:
         print(summary.profile.summary())
