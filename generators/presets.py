@@ -38,6 +38,7 @@ class GeneratorSettings:
     seed: int = 0  # seeds weights, pair order and every RNG; a CPU run is reproducible for a seed
     sync_bn: bool = False  # under torchrun: BatchNorm statistics over all processes' pairs (SyncBatchNorm,
     # GPUs only); off, each process normalises with its own share of the batch
+    compile: str = "off"  # off, or a torch.compile mode for the generator (default, reduce-overhead, max-autotune)
 
     def total_steps(self, pairs: int) -> int:
         """Steps of the whole run over ``pairs`` training pairs."""

@@ -56,7 +56,7 @@ from generators.presets import GeneratorSettings, steps_per_epoch
 from generators.run_config import RunConfig, describe_environment
 from generators.samples import save_grid
 from reid_bench import distributed
-from reid_bench.accel import autocast, grad_scaler, pick_device, resolve_amp
+from reid_bench.accel import autocast, compile_module, grad_scaler, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
 from reid_bench.io import atomic_path
 
@@ -347,6 +347,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     discriminators = model.build_discriminators().to(device).train()
     if settings.sync_bn:
         model, discriminators = (distributed.sync_batchnorm(m, device) for m in (model, discriminators))
+    compile_module(model, settings.compile)
     vgg = Path(config.vgg_weights) if config.vgg_weights else None
     loss_networks = model.build_loss_networks(vgg).to(device)
     trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))

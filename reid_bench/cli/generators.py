@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
+    train.add_argument("--compile", default=None, metavar="MODE",
+                       help="torch.compile the generator: default, reduce-overhead or max-autotune (default: off)")
     train.add_argument("--sync-bn", action="store_true", default=None,
                        help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
     train.set_defaults(handler=_train)
@@ -67,7 +69,7 @@ def _train(args: argparse.Namespace) -> int:
 
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
                        vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                       sync_bn=args.sync_bn)
+                       sync_bn=args.sync_bn, compile=args.compile)
     out = args.out or config.default_out()
     main = distributed.is_main()
     if main:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from reid_bench.accel import AMP_CHOICES
+from reid_bench.accel import AMP_CHOICES, COMPILE_CHOICES
 from reid_bench.errors import ReidBenchError
 
 
@@ -55,6 +55,7 @@ class ReidSettings:
     channels_last: bool = True  # NHWC tensors for the backbone (faster with oneDNN and cuDNN)
     sync_bn: bool = False  # under torchrun: BatchNorm statistics over all processes' images (SyncBatchNorm,
     # GPUs only); off, each process normalises with its own share of the batch
+    compile: str = "off"  # off, or a torch.compile mode (default, reduce-overhead, max-autotune)
 
     def replace(self, **changes: object) -> "ReidSettings":
         """A copy with ``changes`` applied (``None`` values are ignored), validated."""
@@ -100,6 +101,8 @@ def validate(settings: ReidSettings) -> ReidSettings:
         problems.append(f"sampler {settings.sampler!r} is not random or pk")
     if settings.epochs < 1 or settings.batch_size < 2 or not settings.lr_step > 0:
         problems.append("epochs must be >= 1, lr_step > 0 and batch_size >= 2")
+    if settings.compile not in COMPILE_CHOICES:
+        problems.append(f"compile {settings.compile!r} is not one of {', '.join(COMPILE_CHOICES)}")
     if settings.amp not in AMP_CHOICES:
         problems.append(f"amp {settings.amp!r} is not one of {', '.join(AMP_CHOICES)}")
     if settings.sampler == "pk" and settings.batch_size // settings.pk_instances < 2:

@@ -136,6 +136,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     model.to(dev)
     if settings.channels_last:
         accel.channels_last(model)
+    accel.compile_module(model, settings.compile)
     optimizer = _optimizer(model, settings)
     precision = accel.resolve_amp(settings.amp, dev)
     scaler = accel.grad_scaler(dev, precision)
