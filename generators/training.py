@@ -58,6 +58,7 @@ from generators.samples import save_grid
 from reid_bench import distributed
 from reid_bench.accel import autocast, compile_module, grad_scaler, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
+from reid_bench.profiling import OFF, Profile
 from reid_bench.io import atomic_path
 
 # Settings that change the arithmetic of a run: a resumed run must use the same ones.
@@ -231,17 +232,19 @@ class _Trainer:
         scaler.step(optimizer)
         scaler.update()
 
-    def step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        with self.autocast():
+    def step(self, batch: Batch, profile: Profile = OFF) -> dict[str, torch.Tensor]:
+        with profile.section("generator forward"), self.autocast():
             fake = self.model(batch)
         set_requires_grad(self.discriminators, True)
-        with self.autocast():
-            d_terms = self.model.discriminator_losses(batch, fake.detach(), self.discriminators)
-        self._update("d", d_terms["total"])
+        with profile.section("discriminator update"):
+            with self.autocast():
+                d_terms = self.model.discriminator_losses(batch, fake.detach(), self.discriminators)
+            self._update("d", d_terms["total"])
         set_requires_grad(self.discriminators, False)
-        with self.autocast():
-            g_terms = self.model.generator_losses(batch, fake, self.discriminators, self.loss_networks)
-        self._update("g", g_terms["total"])
+        with profile.section("generator update"):
+            with self.autocast():
+                g_terms = self.model.generator_losses(batch, fake, self.discriminators, self.loss_networks)
+            self._update("g", g_terms["total"])
         for scheduler in self.schedulers.values():
             scheduler.step()
         terms = {f"g_{key}": value for key, value in g_terms.items()}
@@ -318,14 +321,16 @@ def _write_json(path: Path, content: Mapping[str, Any]) -> None:
 
 
 def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None = None,
-          device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True) -> TrainResult:
+          device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True,
+          profile: Profile = OFF) -> TrainResult:
     """Train ``config.generator`` on ``pairs`` (sample dicts) into ``out``, resuming if it was started.
 
     A generator without trainable parameters (``identity``) has nothing to learn: its checkpoint is
     written at once.
     ``sample_pairs`` (default: ``pairs``) supplies the fixed rows of the sample grids. ``stop_at``
     ends this invocation after that many completed steps with a checkpoint (the learning-rate
-    schedule still spans the whole run); the same call without it continues.
+    schedule still spans the whole run); the same call without it continues. ``profile``
+    (``--profile``) gets the seconds of data loading, each part of a step, samples and checkpoints.
     """
     out, settings = Path(out), config.settings
     if len(pairs) == 0:
@@ -371,9 +376,9 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     started = time.perf_counter()
     mid_step = False  # an interrupt inside a step leaves D updated and G not: keep the last checkpoint then
     try:
-        for batch in _loader(pairs, settings, device, step, stop):
+        for batch in profile.iterate(_loader(pairs, settings, device, step, stop), "data"):
             mid_step = True
-            terms = distributed.mean_over_ranks(trainer.step(_to_device(batch, device)), device)
+            terms = distributed.mean_over_ranks(trainer.step(_to_device(batch, device), profile), device)
             step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:
@@ -382,9 +387,11 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
                     means = log.write(step, trainer.lr())
                     bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k.endswith(("total", "l1"))})
             if main and (step % settings.sample_every == 0 or step == total):
-                trainer.samples(out / "samples" / f"step_{step:07d}.png", shown)
+                with profile.section("samples"):
+                    trainer.samples(out / "samples" / f"step_{step:07d}.png", shown)
             if main and step < total and (step % settings.checkpoint_every == 0 or step == stop):
-                checkpoints.save(state_path, trainer.state(step))
+                with profile.section("checkpoint"):
+                    checkpoints.save(state_path, trainer.state(step))
                 saved = step
     except KeyboardInterrupt:
         if main and step > saved and not mid_step:

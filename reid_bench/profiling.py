@@ -17,11 +17,15 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, TypeVar
 
 import torch
 
 from reid_bench.io import atomic_path
+
+
+T = TypeVar("T")
+_END = object()
 
 
 class Profile:
@@ -50,6 +54,16 @@ class Profile:
             self._stack.pop()
             self.seconds[path] = self.seconds.get(path, 0.0) + time.perf_counter() - started
             self.calls[path] = self.calls.get(path, 0) + 1
+
+    def iterate(self, iterable: Iterable[T], name: str) -> Iterator[T]:
+        """The items of ``iterable``, the wait for each charged to section ``name`` (data loading)."""
+        iterator = iter(iterable)
+        while True:
+            with self.section(name):
+                item = next(iterator, _END)
+            if item is _END:
+                return
+            yield item
 
     def total(self) -> float:
         """Seconds since the profile was created."""

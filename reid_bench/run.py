@@ -95,7 +95,7 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
     results_csv = out / RESULTS_NAME
     summary = RunSummary(preset.name, results_csv, dataset_root=Path(dataset.root), profile=profile)
     with profile.section(f"generator {request.generator}"):
-        model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress)
+        model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress, profile)
     if distributed.is_main():
         _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
 
@@ -149,7 +149,8 @@ def _dataset(request: RunRequest, preset: presets.RunPreset, echo, progress: boo
     return load_dataset(root)
 
 
-def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidDataset, echo, progress: bool):
+def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidDataset, echo, progress: bool,
+               profile: Profile):
     """The trained generator (trained now unless given or cached), its checkpoint id and perceptual state."""
     if request.generator == "none":
         return None, "none", "n/a"
@@ -169,7 +170,8 @@ def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidData
         pairs = PoseTransferPairs(dataset, "train", needs=needs, image_size=config.settings.image_size)
         shown = PoseTransferPairs(dataset, "test", needs=needs, image_size=config.settings.image_size) \
             if dataset.pairs_path("test") is not None else None
-        result = train(config, pairs, out, sample_pairs=shown, device=request.device or "auto", progress=progress)
+        result = train(config, pairs, out, sample_pairs=shown, device=request.device or "auto", progress=progress,
+                       profile=profile)
         checkpoint = result.generator
     model = generators.load(checkpoint, request.generator)
     digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
@@ -230,7 +232,7 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     echo(f"seed {seed}: {trainer} on {n_real} real + {n_generated} generated images ({generator_name}, K={factor})")
     with profile.section("train"):
         trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
-                             meta=meta, device=request.device, progress=progress)
+                             meta=meta, device=request.device, progress=progress, profile=profile)
     if not distributed.is_main():  # rank 0 evaluates and writes the rows
         distributed.barrier()
         return [], 0

@@ -40,9 +40,13 @@ def test_train_then_generate(synthpeople: Path, tmp_path: Path, capsys: pytest.C
     args = ["train-generator", "--data", str(synthpeople), "--steps", "4", "--batch-size", "2", "--out", str(out), *TINY]
     assert main([*args, "--stop-at", "2"]) == 0
     assert "stopped at step 2; rerun to continue" in capsys.readouterr().out
-    assert main(args) == 0
+    assert main([*args, "--profile"]) == 0
     printed = capsys.readouterr().out
     assert "perceptual off (vgg19 weights missing" in printed and "finished: 4/4 steps" in printed
+    profiled = (out / "profile.csv").read_text()
+    for section in ("generator forward", "discriminator update", "generator update"):
+        assert f"\n{section},2," in profiled  # the two steps of this invocation
+    assert "\ndata,3," in profiled and "\nsamples,1," in profiled  # + the loader's last, empty next
     assert (out / "generator.pt").is_file() and list((out / "samples").glob("*.png"))
 
     images = tmp_path / "generated"

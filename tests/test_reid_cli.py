@@ -36,10 +36,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_train_then_evaluate_writes_result_rows(env: Path, capsys: pytest.CaptureFixture) -> None:
     run = env / "run"
     code = main(["train-reid", "--data", str(env / "toy"), "--trainer", "siamese", "--backbone", "tiny",
-                 "--epochs", "2", "--out", str(run), *SMALL])
+                 "--epochs", "2", "--out", str(run), "--profile", *SMALL])
     assert code == 0
-    assert f"checkpoint: {run / 'checkpoint.pt'}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"checkpoint: {run / 'checkpoint.pt'}" in printed
     assert (run / "run.json").is_file()
+    profiled = {line.split(",")[0]: line.split(",")[1] for line in (run / "profile.csv").read_text().splitlines()[1:]}
+    steps = profiled["forward"]
+    assert int(steps) >= 2 and profiled["backward"] == profiled["optimizer"] == steps  # every step, each phase
+    assert profiled["checkpoint"] == "2" and int(profiled["data"]) > int(steps)  # + the loaders' last, empty next
 
     results = env / "results.csv"
     for _ in range(2):

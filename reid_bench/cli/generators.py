@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
+    train.add_argument("--profile", action="store_true",
+                       help="write where the time went (data, each part of a step, samples, checkpoints) to OUT/profile.csv")
     train.add_argument("--compile", default=None, metavar="MODE",
                        help="torch.compile the generator: default, reduce-overhead or max-autotune (default: off)")
     train.add_argument("--sync-bn", action="store_true", default=None,
@@ -66,6 +68,7 @@ def _train(args: argparse.Namespace) -> int:
     from generators.training import train
     from reid_bench import distributed
     from reid_bench.data import PoseTransferPairs, load_dataset
+    from reid_bench.profiling import Profile
 
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
                        vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
@@ -79,9 +82,13 @@ def _train(args: argparse.Namespace) -> int:
     pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=config.settings.image_size)
     shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=config.settings.image_size) \
         if dataset.pairs_path("test") is not None else None
-    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at)
+    profile = Profile(enabled=args.profile)
+    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at, profile=profile)
     if not main:
         return 0
+    if args.profile:
+        print(profile.summary())
+        print(f"profile written to {profile.write(Path(out) / 'profile.csv')}")
     state = "finished" if result.finished else f"stopped at step {result.step}; rerun to continue"
     print(f"{state}: {result.step}/{result.total_steps} steps in {result.out} (losses: {result.losses})")
     return 0

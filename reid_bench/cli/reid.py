@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                        help="override any other setting, e.g. --set sampler=pk --set bn_neck=true")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--profile", action="store_true",
+                       help="write where the time went (data, forward, backward, optimiser, checkpoints) to profile.csv "
+                            "beside checkpoint.pt")
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     train.add_argument("--sync-bn", action="store_true", default=None,
                        help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
@@ -82,9 +85,11 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 def _train(args: argparse.Namespace) -> int:
     from reid_bench import distributed
     from reid_bench.data import load_dataset
+    from reid_bench.profiling import Profile
     from reid_bench.reid import preset, train_reid
 
     main = distributed.is_main()
+    profile = Profile(enabled=args.profile)
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format="%(message)s")
     settings = preset(args.preset).replace(epochs=args.epochs, backbone=args.backbone, sync_bn=args.sync_bn,
                                            **parse_overrides(args.set))
@@ -96,9 +101,12 @@ def _train(args: argparse.Namespace) -> int:
         if not main:
             warnings.simplefilter("ignore")
         trained = train_reid(dataset.train, args.trainer, settings, args.out, backbone_weights=args.backbone_weights,
-                             seed=args.seed, meta=meta, device=args.device, progress=True)
+                             seed=args.seed, meta=meta, device=args.device, progress=True, profile=profile)
     if not main:
         return 0
+    if args.profile:
+        print(profile.summary())
+        print(f"profile written to {profile.write(trained.path.parent / 'profile.csv')}")
     print(f"checkpoint: {trained.path}")
     print(f"trainer {trained.trainer}, backbone {trained.backbone}, pretrained {str(trained.pretrained).lower()}, "
           f"{trained.epoch} epochs, {trained.train_wall_s:.0f} s of training")

@@ -47,6 +47,7 @@ from reid_bench import __version__
 from reid_bench import accel, distributed
 from reid_bench import io as rb_io
 from reid_bench.errors import ReidBenchError
+from reid_bench.profiling import OFF, Profile
 from reid_bench.reid import backbones
 from reid_bench.reid.config import ReidSettings, validate
 from reid_bench.reid.models import IDE, ReidNet, Siamese
@@ -100,12 +101,13 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
                out_dir: str | os.PathLike | None = None, *,
                backbone_weights: str | os.PathLike | None = None, seed: int = 0,
                meta: dict[str, Any] | None = None, device: str | None = None,
-               progress: bool = False) -> TrainedModel:
+               progress: bool = False, profile: Profile = OFF) -> TrainedModel:
     """Train ``trainer`` on ``records`` (ImageRecords or ``(path, pid, camid)``), resuming if possible.
 
     Pids are relabelled ``0..N-1`` here. ``out_dir`` defaults to
     ``$REID_BENCH_CACHE/reid/<config hash>``; ``meta`` (dataset, generator, factor, n_real,
-    n_generated) is stored in the checkpoint for the result rows.
+    n_generated) is stored in the checkpoint for the result rows. ``profile`` (``--profile``) gets
+    the seconds of data loading, forward, backward, optimiser step and checkpointing.
     """
     settings = validate(settings)
     distributed.per_rank(*_step_size(trainer, settings))  # a batch that does not split fails here
@@ -153,12 +155,13 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     dataset = ImageDataset(triplets, train_transform(settings), labels)
     for epoch in range(result.epoch, settings.epochs):
         started = time.perf_counter()
-        stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress)
+        stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress, profile)
         result.epoch = epoch + 1
         result.train_wall_s += time.perf_counter() - started
-        if distributed.is_main():
-            _save(checkpoint_path, result, optimizer, scaler)
-        distributed.barrier()
+        with profile.section("checkpoint"):
+            if distributed.is_main():
+                _save(checkpoint_path, result, optimizer, scaler)
+            distributed.barrier()
         log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
                  ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     return result
@@ -243,7 +246,7 @@ def _training_loss(result: TrainedModel, device: torch.device) -> nn.Module:
 
 def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.optim.Optimizer,
                  scaler: torch.amp.GradScaler, precision: torch.dtype | None, epoch: int,
-                 device: torch.device, progress: bool) -> dict[str, float]:
+                 device: torch.device, progress: bool, profile: Profile) -> dict[str, float]:
     settings, model = result.settings, result.model
     epoch_seed = seed_for_epoch(result.seed, epoch)
     torch.manual_seed(distributed.rank_seed(epoch_seed))  # augmentation, dropout: per rank
@@ -260,15 +263,18 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
     totals: dict[str, float] = {}
     bar = tqdm(loader, desc=f"{result.trainer} epoch {epoch + 1}/{settings.epochs}", unit="batch",
                disable=not (progress and distributed.is_main()), leave=False)
-    for step, batch in enumerate(bar, start=1):
+    for step, batch in enumerate(profile.iterate(bar, "data"), start=1):
         set_lr(optimizer, settings, epoch * steps_per_epoch + step - 1, steps_per_epoch)
-        batch = tuple(_to_device(item, device, settings.channels_last) for item in batch)
-        with accel.autocast(device, precision):
-            loss, stats = training_loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        with profile.section("forward"):
+            batch = tuple(_to_device(item, device, settings.channels_last) for item in batch)
+            with accel.autocast(device, precision):
+                loss, stats = training_loss(batch)
+        with profile.section("backward"):
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+        with profile.section("optimizer"):
+            scaler.step(optimizer)
+            scaler.update()
         for key, value in stats.items():
             totals[key] = totals.get(key, 0.0) + value
         bar.set_postfix({key: f"{value / step:.3f}" for key, value in totals.items()})
