@@ -13,6 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
+import warnings
 
 from reid_bench import __version__
 from reid_bench.cli import data as data_commands
@@ -67,9 +68,16 @@ def _launch(args: argparse.Namespace, argv: list[str]) -> int:
     return subprocess.call(launch_command(args.nproc, argv))
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line, without the source line Python would print under it."""
+    print(f"reid-bench: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    warnings.filterwarnings("once", category=UserWarning, module="reid_bench")  # e.g. missing weights: once
     try:
         if args.nproc != 1:
             return _launch(args, argv)

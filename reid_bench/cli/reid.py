@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 import warnings
 
 from reid_bench.errors import ReidBenchError
@@ -45,10 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("--out", default=None, help="results CSV to append the rows to")
     evaluate.set_defaults(handler=_evaluate)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"reid-bench: warning: {message}", file=sys.stderr)
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
@@ -97,7 +92,6 @@ def _train(args: argparse.Namespace) -> int:
     meta = {"dataset": dataset.kind, "generator": "none", "factor": 1,
             "n_real": len(dataset.train), "n_generated": 0}
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
         if not main:
             warnings.simplefilter("ignore")
         trained = train_reid(dataset.train, args.trainer, settings, args.out, backbone_weights=args.backbone_weights,
