@@ -40,6 +40,7 @@ import csv
 import json
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -58,8 +59,8 @@ from generators.samples import save_grid
 from reid_bench import distributed
 from reid_bench.accel import autocast, compile_module, grad_scaler, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
+from reid_bench.io import atomic_path, exclusive_folder
 from reid_bench.profiling import OFF, Profile
-from reid_bench.io import atomic_path
 
 # Settings that change the arithmetic of a run: a resumed run must use the same ones.
 _RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed")
@@ -331,7 +332,18 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     ends this invocation after that many completed steps with a checkpoint (the learning-rate
     schedule still spans the whole run); the same call without it continues. ``profile``
     (``--profile``) gets the seconds of data loading, each part of a step, samples and checkpoints.
+
+    The output folder is locked while a process trains into it (:func:`reid_bench.io.exclusive_folder`).
     """
+    lock = exclusive_folder(out, f"{config.generator} training") if is_main_process() else nullcontext()
+    with lock:
+        return _train(config, pairs, out, sample_pairs=sample_pairs, device=device, stop_at=stop_at,
+                      progress=progress, profile=profile)
+
+
+def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None,
+           device: str | torch.device, stop_at: int | None, progress: bool, profile: Profile) -> TrainResult:
+    """The body of :func:`train`, inside its lock."""
     out, settings = Path(out), config.settings
     if len(pairs) == 0:
         raise ReidBenchError("there are no training pairs; check the dataset's pairs-train CSV.")

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from reid_bench.errors import ReidBenchError
+
 
 def cache_root() -> Path:
     """``$REID_BENCH_CACHE``, else ``~/.cache/reid-bench``."""
@@ -50,3 +52,38 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+LOCK_NAME = ".reid-bench.lock"
+
+
+@contextlib.contextmanager
+def exclusive_folder(folder: str | os.PathLike, what: str) -> Iterator[Path]:
+    """Hold ``folder``'s lock file while a process writes ``what`` into it.
+
+    A second process that tries to write into the same folder at the same time (two commands with
+    the same ``--out``, or one identical config twice) stops with one sentence instead of
+    interleaving checkpoints. The lock is an advisory ``flock``, released with its process, so a
+    killed run leaves at most an unlocked, empty-of-meaning lock file; a finished one removes it.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process is writing"
+            raise ReidBenchError(f"{folder} is in use: {holder} into it; wait for it to finish or give "
+                                 f"another --out for {what}.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} is writing {what}")
+        handle.flush()
+        try:
+            yield folder
+        finally:
+            (folder / LOCK_NAME).unlink(missing_ok=True)  # still held: no other process is inside
+            fcntl.flock(handle, fcntl.LOCK_UN)

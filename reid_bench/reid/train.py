@@ -27,6 +27,7 @@ resumes from the checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -153,17 +154,19 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
         return result
 
     dataset = ImageDataset(triplets, train_transform(settings), labels)
-    for epoch in range(result.epoch, settings.epochs):
-        started = time.perf_counter()
-        stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress, profile)
-        result.epoch = epoch + 1
-        result.train_wall_s += time.perf_counter() - started
-        with profile.section("checkpoint"):
-            if distributed.is_main():
-                _save(checkpoint_path, result, optimizer, scaler)
-            distributed.barrier()
-        log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
-                 ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
+    lock = rb_io.exclusive_folder(out, f"the {trainer} model") if distributed.is_main() else contextlib.nullcontext()
+    with lock:
+        for epoch in range(result.epoch, settings.epochs):
+            started = time.perf_counter()
+            stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress, profile)
+            result.epoch = epoch + 1
+            result.train_wall_s += time.perf_counter() - started
+            with profile.section("checkpoint"):
+                if distributed.is_main():
+                    _save(checkpoint_path, result, optimizer, scaler)
+                distributed.barrier()
+            log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
+                     ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     return result
 
 
