@@ -3,7 +3,7 @@
 The gain table compares the generator's rows with the real-only rows of the same run protocol by
 protocol (rank-1 and mAP, mean ± sample std over seeds, paired t-test when there are two or more
 seeds: :func:`reid_bench.results.compare_rows`). Figures go to ``<out>/figures/``: a CMC plot per
-protocol (first seed; real-only against augmented) and a grid of generated samples
+protocol (first seed; real-only against augmented; named by generator and K) and a grid of generated samples
 (source | target pose | generated) from the augmented set.
 """
 
@@ -35,13 +35,14 @@ def write_report(summary, request) -> str:
     else:
         lines += [f"{protocol_label((row.trainer, row.ranker))} seed {row.seed}: rank-1 {row.rank1:.2f}, "
                   f"mAP {row.mAP:.2f}" for row in none]
-    figures = _cmc_figures(summary) + _sample_grid(summary)
+    figures = _cmc_figures(summary, f"{request.generator}-K{request.factor}") + _sample_grid(summary)
     if figures:
         lines += ["", "figures: " + ", ".join(str(path) for path in figures)]
     return "\n".join(lines)
 
 
-def _cmc_figures(summary) -> list[Path]:
+def _cmc_figures(summary, run_name: str) -> list[Path]:
+    """``figures/cmc_<generator>-K<factor>_<trainer>_<ranker>.png``: runs of other K keep their own."""
     from reid_bench.results.plots import cmc_path, load_cmc, plot_cmc
 
     first_seed = min((row.seed for row in summary.rows), default=None)
@@ -56,7 +57,7 @@ def _cmc_figures(summary) -> list[Path]:
             curves.setdefault((row.trainer, row.ranker), {})[arm] = stored[row.ranker]
     figures = []
     for (trainer, ranker), by_arm in sorted(curves.items()):
-        name = f"cmc_{trainer}_{ranker.replace('+', '_')}.png"
+        name = f"cmc_{run_name}_{trainer}_{ranker.replace('+', '_')}.png"
         figures.append(plot_cmc(by_arm, summary.results.parent / "figures" / name,
                                 title=f"{protocol_label((trainer, ranker))}, seed {first_seed}"))
     return figures

@@ -146,7 +146,7 @@ def test_cli_prints_the_gain_table(tiny_data: Path, tmp_path: Path, capsys):
         assert f"\n{section}," in profiled
     assert "xqda" in text and "kissme" in text
     assert (tmp_path / "out" / "figures" / "samples_identity.png").is_file()
-    assert (tmp_path / "out" / "figures" / "cmc_ide_euclidean.png").is_file()
+    assert (tmp_path / "out" / "figures" / "cmc_identity-K2_ide_euclidean.png").is_file()
 
 
 def test_cli_bad_arguments_are_one_sentence(tmp_path: Path, capsys):
