@@ -156,6 +156,8 @@ def test_collect_folders_dedupes_and_skips_foreign(tmp_path):
     assert collected.skipped == [tmp_path / "notes.csv"]
     with pytest.raises(ReidBenchError, match="foreign CSV"):
         collect([tmp_path / "notes.csv"])
+    append_rows(tmp_path / "again" / "d.csv", [row(seed=2, started="2026-11-25T00:00:00+00:00", wall_s=99.0)])
+    assert len(collect([tmp_path, tmp_path / "again" / "d.csv"]).reid) == 3  # re-evaluated later: one row
     append_rows(tmp_path / "sub" / "c.csv", [row(seed=2, rank1=80.0)])
     with pytest.raises(ReidBenchError, match="different numbers for one row key"):
         collect([tmp_path, tmp_path / "sub" / "c.csv"])

@@ -72,10 +72,17 @@ def csv_files(paths: Sequence[str | os.PathLike]) -> list[tuple[Path, bool]]:
     return found
 
 
+def _results(row: ResultRow) -> tuple:
+    """What a row measured, without when and how long (``started``, ``wall_s``, ``commit``)."""
+    return tuple(getattr(row, name) for name in REID_COLUMNS if name not in ("started", "wall_s", "commit"))
+
+
 def collect(paths: Sequence[str | os.PathLike]) -> Collected:
     """Read every CSV of ``paths`` (files or folders) by kind; the same Re-ID row twice is kept once.
 
-    Two files holding one Re-ID row key with different numbers raise a sentence naming both.
+    Two files holding one Re-ID row key with different results raise a sentence naming both; rows
+    that differ only in when they were evaluated (``started``, ``wall_s``, ``commit``: the same cached
+    model evaluated by two runs) count as the same row.
     """
     collected = Collected([], [], [], [])
     origin: dict[tuple, tuple[ResultRow, Path]] = {}
@@ -88,7 +95,7 @@ def collect(paths: Sequence[str | os.PathLike]) -> Collected:
             for row in rows:
                 if row.key in origin:
                     first, where = origin[row.key]
-                    if first != row:
+                    if _results(first) != _results(row):
                         raise ReidBenchError(f"{path} and {where} hold different numbers for one row key "
                                              f"({', '.join(map(str, row.key))}); keep one of the two files.")
                     continue
