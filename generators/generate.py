@@ -21,7 +21,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from generators.base import Generator
+from generators.base import Generator, batch_statistics
 from generators.samples import to_uint8
 from reid_bench.accel import autocast, resolve_amp
 
@@ -77,7 +77,7 @@ def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_
     bar = tqdm(total=len(todo), desc=f"generate {model.name}", unit="img", disable=not progress)
     for batch in loader:
         batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-        with autocast(device, precision):
+        with batch_statistics(model), autocast(device, precision):
             images = model(batch)
         for source, target, pixels in zip(batch["src_name"], batch["tgt_name"], to_uint8(images)):
             _write_png(out / output_name(source, target), pixels)
