@@ -14,15 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from generators import register
-from generators.base import Batch, Generator
-from reid_bench.errors import ReidBenchError
+from generators.base import Batch, UntrainedGenerator
 
 
 @register(name="identity")
-class Identity(Generator):
+class Identity(UntrainedGenerator):
     """Returns ``batch["src_image"]``; no options, no parameters, no losses."""
 
     needs = frozenset()
@@ -35,14 +33,3 @@ class Identity(Generator):
 
     def forward(self, batch: Batch) -> torch.Tensor:
         return batch["src_image"].clone()
-
-    def build_discriminators(self) -> nn.ModuleDict:
-        return nn.ModuleDict()
-
-    def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
-                         loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        raise ReidBenchError("the identity generator has no losses: it is not trained.")
-
-    def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
-                             discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        raise ReidBenchError("the identity generator has no discriminators: it is not trained.")

@@ -38,10 +38,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 
 from generators import register
-from generators.base import Batch, Generator
+from generators.base import Batch, UntrainedGenerator
 from reid_bench.data import synth
 from reid_bench.data.synth_appearance import Appearance
 from reid_bench.data.synth_scene import Camera
@@ -58,7 +57,7 @@ class _World(NamedTuple):
 
 
 @register(name="synth-oracle")
-class SynthOracle(Generator):
+class SynthOracle(UntrainedGenerator):
     """The source's SynthPeople identity rendered in the target image's pose; option ``data``."""
 
     needs = frozenset()  # only the names, which every sample dict has
@@ -118,17 +117,6 @@ class SynthOracle(Generator):
         if job is None:
             raise ReidBenchError(f"image {name} is not in the SynthPeople render {self.options['data']}.")
         return job
-
-    def build_discriminators(self) -> nn.ModuleDict:
-        return nn.ModuleDict()
-
-    def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
-                         loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        raise ReidBenchError("the synth-oracle generator has no losses: it is not trained.")
-
-    def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
-                             discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        raise ReidBenchError("the synth-oracle generator has no discriminators: it is not trained.")
 
 
 def _load_world(root: str) -> _World:

@@ -36,6 +36,8 @@ from typing import Any, ClassVar, Iterator, Mapping
 import torch
 from torch import nn
 
+from reid_bench.errors import ReidBenchError
+
 Batch = Mapping[str, Any]
 NEEDS = frozenset({"parsing", "mask", "keypoints", "heatmap"})
 
@@ -80,6 +82,22 @@ class Generator(nn.Module, abc.ABC):
         """``san(blocks=5, channels=64, ...)``, as error messages and logs print it."""
         options = ", ".join(f"{key}={value}" for key, value in sorted(self.options.items()))
         return f"{self.name}({options})"
+
+
+class UntrainedGenerator(Generator):
+    """A generator with nothing to learn (``identity``, ``synth-oracle``): no discriminators and no
+    losses; the shared loop writes its checkpoint at once."""
+
+    def build_discriminators(self) -> nn.ModuleDict:
+        return nn.ModuleDict()
+
+    def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
+                         loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
+        raise ReidBenchError(f"the {self.name} generator has no losses: it is not trained.")
+
+    def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
+                             discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
+        raise ReidBenchError(f"the {self.name} generator has no discriminators: it is not trained.")
 
 
 @contextlib.contextmanager
