@@ -29,9 +29,8 @@ Conventions a generator follows so the loop and the checkpoints can handle it:
 from __future__ import annotations
 
 import abc
-import contextlib
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import nn
@@ -98,34 +97,6 @@ class UntrainedGenerator(Generator):
     def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
                              discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
         raise ReidBenchError(f"the {self.name} generator has no discriminators: it is not trained.")
-
-
-@contextlib.contextmanager
-def batch_statistics(model: nn.Module) -> Iterator[nn.Module]:
-    """``model`` in inference mode with its BatchNorm layers normalising by the batch's statistics.
-
-    pix2pix's and PATN's test scripts generate this way by default (their ``--eval`` flag is off):
-    a generator trained with BatchNorm on small batches learns to rely on per-batch statistics, and
-    its running averages do not stand in for them. Measured on the quick-preset SAN (SynthPeople
-    test pairs): L1 to the target 0.41 with batch statistics, 0.48 with the running averages, and
-    still 0.46 after re-estimating those averages over 400 training pairs; copying the source
-    scores 0.45. The running averages are left untouched (momentum 0), dropout is off, and an
-    image's output depends slightly on the other images of its batch.
-    """
-    modes = [(module, module.training) for module in model.modules()]
-    norms = [(module, module.momentum) for module in model.modules()
-             if isinstance(module, nn.modules.batchnorm._BatchNorm)]
-    model.eval()
-    for module, _ in norms:
-        module.train()
-        module.momentum = 0.0
-    try:
-        yield model
-    finally:
-        for module, momentum in norms:
-            module.momentum = momentum
-        for module, training in modes:
-            module.training = training
 
 
 def set_requires_grad(modules: nn.Module, flag: bool) -> None:

@@ -7,6 +7,12 @@ are dropped (Market-1501 and SynthPeople stems are unique, and the PNG suffix is
 
 Each PNG is written under a temporary name and renamed, so a file that exists is complete; an
 interrupted run resumes by skipping the pairs whose PNG exists.
+
+The model runs in eval mode: BatchNorm uses its running averages, so an image does not depend on
+the others of its batch. pix2pix's and PATN's test scripts normalise by the batch instead (their
+``--eval`` is off by default); that was tried and measured on the quick SAN (SynthPeople, 1,800
+test pairs): L1 to the target 0.4105 against 0.4066, identity rank-1 7.5 against 9.4, and IDE +
+Euclidean rank-1 after K=3 augmentation 11.1 against 15.7 (seed 1), so eval mode stays.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from generators.base import Generator, batch_statistics
+from generators.base import Generator
 from generators.samples import to_uint8
 from reid_bench.accel import autocast, resolve_amp
 
@@ -77,7 +83,7 @@ def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_
     bar = tqdm(total=len(todo), desc=f"generate {model.name}", unit="img", disable=not progress)
     for batch in loader:
         batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-        with batch_statistics(model), autocast(device, precision):
+        with autocast(device, precision):
             images = model(batch)
         for source, target, pixels in zip(batch["src_name"], batch["tgt_name"], to_uint8(images)):
             _write_png(out / output_name(source, target), pixels)

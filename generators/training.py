@@ -52,7 +52,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
 from generators import checkpoints, create
-from generators.base import Batch, Generator, batch_statistics, set_requires_grad
+from generators.base import Batch, Generator, set_requires_grad
 from generators.presets import GeneratorSettings, steps_per_epoch
 from generators.run_config import RunConfig, describe_environment
 from generators.samples import save_grid
@@ -257,7 +257,8 @@ class _Trainer:
 
     @torch.no_grad()
     def samples(self, path: Path, batch: Batch) -> None:
-        with batch_statistics(self.model), self.autocast():
+        self.model.eval()
+        with self.autocast():
             generated = self.model(batch)
         self.model.train()
         save_grid(path, batch, generated)
