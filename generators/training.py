@@ -360,6 +360,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         if is_main_process():
             checkpoints.save(final, checkpoints.record(model, {"step": 0, "total_steps": 0,
                                                                "perceptual": config.perceptual}))
+        distributed.barrier()  # the other ranks load it next
         return TrainResult(out, 0, 0, True, config.perceptual)
     discriminators = model.build_discriminators().to(device).train()
     if settings.sync_bn:
