@@ -19,7 +19,7 @@ An output folder holds::
 Rerunning the same command resumes from ``checkpoints/latest.pt``: the batch order is a function
 of (seed, step) (:class:`StepBatchSampler`) and every RNG state is restored, so an interrupted and
 resumed CPU run ends with the same weights as an uninterrupted one. Logging, samples and
-checkpoints happen on rank 0 only (:func:`is_main_process`).
+checkpoints happen on rank 0 only (:func:`reid_bench.distributed.is_main`).
 
 Under ``torchrun --nproc_per_node=N`` (:mod:`reid_bench.distributed`) ``batch_size`` stays the
 global batch: rank r trains on ``batch[r::N]`` of each step's batch, and after every backward the
@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
@@ -81,11 +80,6 @@ class TrainResult:
     @property
     def generator(self) -> Path:
         return self.out / "generator.pt"
-
-
-def is_main_process() -> bool:
-    """Rank 0 of a DDP run, or the only process: the one that logs, samples and checkpoints."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 class StepBatchSampler(Sampler[list[int]]):
@@ -335,7 +329,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
 
     The output folder is locked while a process trains into it (:func:`reid_bench.io.exclusive_folder`).
     """
-    lock = exclusive_folder(out, f"{config.generator} training") if is_main_process() else nullcontext()
+    lock = exclusive_folder(out, f"{config.generator} training") if distributed.is_main() else nullcontext()
     with lock:
         return _train(config, pairs, out, sample_pairs=sample_pairs, device=device, stop_at=stop_at,
                       progress=progress, profile=profile)
@@ -357,7 +351,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     torch.manual_seed(settings.seed)
     model = create(config.generator, **config.options).to(device).train()
     if not any(parameter.requires_grad for parameter in model.parameters()):  # e.g. identity
-        if is_main_process():
+        if distributed.is_main():
             checkpoints.save(final, checkpoints.record(model, {"step": 0, "total_steps": 0,
                                                                "perceptual": config.perceptual}))
         distributed.barrier()  # the other ranks load it next
@@ -369,7 +363,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     vgg = Path(config.vgg_weights) if config.vgg_weights else None
     loss_networks = model.build_loss_networks(vgg).to(device)
     trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))
-    main = is_main_process()
+    main = distributed.is_main()
     step = trainer.restore(checkpoints.read(state_path), state_path) if state_path.exists() else 0
     if distributed.world_size() > 1:
         for module in (model, discriminators):

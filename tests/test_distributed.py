@@ -218,3 +218,15 @@ def test_train_reid_under_torchrun_writes_one_checkpoint(tmp_path: Path) -> None
     assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "run.json"]
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
     assert json.loads((out / "run.json").read_text())["processes"] == 2
+
+
+def test_train_generator_under_torchrun_writes_one_generator(tmp_path: Path, people: Path) -> None:
+    """Rank 0 alone takes the output folder's lock and writes the checkpoint (the other rank joins)."""
+    env = {**os.environ, "REID_BENCH_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
+    out = tmp_path / "pg2"
+    command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "train-generator", "--generator", "pg2",
+               "--data", str(people), "--steps", "2", "--batch-size", "2", "--out", str(out)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("finished: 2/2 steps") == 1  # rank 0 alone prints
+    assert (out / "generator.pt").is_file() and json.loads((out / "run.json").read_text())["processes"] == 2
