@@ -331,8 +331,13 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     """
     lock = exclusive_folder(out, f"{config.generator} training") if distributed.is_main() else nullcontext()
     with lock:
-        return _train(config, pairs, out, sample_pairs=sample_pairs, device=device, stop_at=stop_at,
-                      progress=progress, profile=profile)
+        result = _train(config, pairs, out, sample_pairs=sample_pairs, device=device, stop_at=stop_at,
+                        progress=progress, profile=profile)
+    # Every rank passes this one barrier, whichever way _train returned (a finished generator.pt
+    # found, nothing to train, or a run completed), so the others read rank 0's files only once
+    # they are written, and the ranks' later barriers stay paired.
+    distributed.barrier()
+    return result
 
 
 def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None,
@@ -354,7 +359,6 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         if distributed.is_main():
             checkpoints.save(final, checkpoints.record(model, {"step": 0, "total_steps": 0,
                                                                "perceptual": config.perceptual}))
-        distributed.barrier()  # the other ranks load it next
         return TrainResult(out, 0, 0, True, config.perceptual)
     discriminators = model.build_discriminators().to(device).train()
     if settings.sync_bn:
@@ -413,5 +417,4 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         if state_path.parent.is_dir() and not any(state_path.parent.iterdir()):
             state_path.parent.rmdir()
         _write_json(out / "run.json", {**run, "finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
-    distributed.barrier()  # the other ranks return once rank 0's files are written
     return TrainResult(out, step, total, finished, config.perceptual)
