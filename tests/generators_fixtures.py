@@ -1,5 +1,6 @@
 """Synthetic sample dicts (DESIGN.md) for the generator tests: random batches, and
-synthetic-but-structured pose-transfer pairs.
+synthetic-but-structured pose-transfer pairs; and helpers the baseline tests share (SynthPeople
+pairs, a STAND-IN VGG file, gradient and shared-loop checks).
 
 Each pair shows one "person" (a face, an upper-clothes block and a pants block in per-person
 colours on a grey background) at two horizontal positions; the parsing and mask are exact.
@@ -7,9 +8,20 @@ colours on a grey background) at two horizontal positions; the parsing and mask 
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+import pytest
 import torch
 from conftest import STANDING_POSE
-from torch.utils.data import Dataset
+from torch import nn
+from torch.utils.data import Dataset, Subset, default_collate
+
+import generators
+from generators.run_config import RunConfig, configure
+from generators.training import TrainResult, train
+from reid_bench.data import PoseTransferPairs, load_dataset
+from reid_bench.errors import ReidBenchError
 
 LABELS = {"face": 13, "upper": 5, "pants": 9}
 
@@ -52,6 +64,22 @@ def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]
     return items
 
 
+def random_pose_batch(batch: int, height: int, width: int, keypoints: bool = False) -> dict[str, torch.Tensor]:
+    """Random images and 18-channel heatmaps; with ``keypoints``, also jittered STANDING keypoints
+    (scaled to the size) and random masks."""
+    generator = torch.Generator().manual_seed(0)
+    items = {}
+    scale = torch.tensor([height / 128, width / 64])
+    for prefix in ("src", "tgt"):
+        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
+        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
+        if keypoints:
+            jitter = torch.randn(batch, 18, 2, generator=generator) * 2
+            items[f"{prefix}_keypoints"] = (STANDING * scale + jitter).clamp_min(0)
+            items[f"{prefix}_mask"] = (torch.rand(batch, 1, height, width, generator=generator) > 0.5).float()
+    return items
+
+
 class SyntheticPairs(Dataset):
     def __init__(self, count: int = 8, height: int = 32, width: int = 16) -> None:
         self.items = [sample(i, height, width) for i in range(count)]
@@ -64,3 +92,121 @@ class SyntheticPairs(Dataset):
 
 # tests/conftest.py's standing person on a 128x64 image, (y, x) in COCO-OpenPose order, as a tensor.
 STANDING = torch.from_numpy(STANDING_POSE).float()
+
+
+def transfer_pairs(generator: str, root: Path, size: tuple[int, int]) -> PoseTransferPairs:
+    """The train pairs of the dataset at ``root``, at ``size``, with what ``generator`` needs."""
+    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get(generator).needs, image_size=size)
+
+
+def first_pairs(generator: str, root: Path, size: tuple[int, int], count: int) -> list[dict]:
+    """The first ``count`` of :func:`transfer_pairs`, loaded (a list is a Dataset)."""
+    data = transfer_pairs(generator, root, size)
+    return [data[i] for i in range(count)]
+
+
+def collated_batch(generator: str, root: Path, size: tuple[int, int], count: int = 2) -> dict:
+    """The first ``count`` of :func:`transfer_pairs` as one batch."""
+    return default_collate(first_pairs(generator, root, size, count))
+
+
+def write_stand_in_vgg(path: Path, convs: int) -> Path:
+    """Random tensors shaped like torchvision's VGG-19 ``features`` (first ``convs`` convs): a STAND-IN."""
+    widths = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+    state, index, cin, made = {}, 0, 3, 0
+    for item in widths:
+        if made == convs:
+            break
+        if item == "M":
+            index += 1
+            continue
+        state[f"features.{index}.weight"] = torch.randn(item, cin, 3, 3) * (2 / (9 * cin)) ** 0.5
+        state[f"features.{index}.bias"] = torch.zeros(item)
+        index, cin, made = index + 2, item, made + 1
+    torch.save(state, path)
+    return path
+
+
+def check_output_size_and_range(model: generators.Generator, data: dict, shape: tuple[int, ...]) -> None:
+    """``model`` (without gradients) maps ``data`` to images of ``shape`` in [-1, 1]."""
+    with torch.no_grad():
+        out = model(data)
+    assert out.shape == shape and out.min() >= -1 and out.max() <= 1, (out.shape, out.min(), out.max())
+
+
+def silent_parameters(module: nn.Module) -> list[str]:
+    """Names of the parameters of ``module`` without a non-zero gradient."""
+    return [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+
+
+def check_gradients_reach_every_parameter(model: generators.Generator, data: dict) -> tuple[dict, nn.ModuleDict]:
+    """Backpropagate ``model``'s generator and discriminator losses on ``data`` (no loss networks) and
+    assert every parameter of both got a gradient; return the generator's terms and the discriminators."""
+    discriminators = model.build_discriminators()
+    fake = model(data)
+    terms = model.generator_losses(data, fake, discriminators, nn.ModuleDict())
+    terms["total"].backward()
+    model.discriminator_losses(data, fake.detach(), discriminators)["total"].backward()
+    for module in (model, discriminators):
+        silent = silent_parameters(module)
+        assert not silent, f"no gradient: {silent}"
+    return terms, discriminators
+
+
+def quick_config(generator: str, data: str, options: dict, **settings) -> RunConfig:
+    """The quick preset with ``options`` and ``settings``, no resizing, no samples or checkpoints on the way."""
+    return configure(generator, data=data, preset="quick", options=options, image_size=None, sample_every=1000,
+                     checkpoint_every=1000, **settings)
+
+
+def check_offline_vgg_rule(generator: str, paper_preset: str) -> None:
+    """Without VGG-19 weights (``no_vgg``), ``paper_preset`` stops and ``quick`` runs without the perceptual
+    term and records why."""
+    with pytest.raises(ReidBenchError, match="vgg19"):
+        configure(generator, data="x", preset=paper_preset)
+    config = configure(generator, data="x", preset="quick")
+    assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
+
+
+def logged_losses(result: TrainResult) -> list[dict[str, str]]:
+    """The rows of a run's loss log."""
+    with open(result.losses, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def two_steps_in_the_loop(generator: str, root: Path, tmp_path: Path, options: dict,
+                          size: tuple[int, int]) -> tuple[RunConfig, TrainResult]:
+    """Two steps (batch 4) of the shared loop on the pairs at ``root``: the config and the result."""
+    config = quick_config(generator, str(root), options, steps=2, batch_size=4, log_every=1)
+    return config, train(config, transfer_pairs(generator, root, size), tmp_path / "run", progress=False)
+
+
+def l1_on(model: generators.Generator, data: dict) -> float:
+    """Mean absolute error of ``model`` (in eval mode) to the targets of ``data``."""
+    with torch.no_grad():
+        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
+
+
+def overfit_l1(generator: str, root: Path, tmp_path: Path, options: dict, size: tuple[int, int], steps: int,
+               lr: float) -> tuple[float, float]:
+    """The L1 on four fixed pairs of ``root`` before and after ``steps`` steps on them in the shared loop."""
+    config = quick_config(generator, str(root), options, steps=steps, batch_size=4, lr=lr, log_every=10)
+    fixed = Subset(transfer_pairs(generator, root, size), range(4))
+    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
+    before = l1_on(generators.create(generator, **config.options), default_collate(list(fixed)))
+    result = train(config, fixed, tmp_path / "run", progress=False)
+    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    return before, after
+
+
+def overfit_in_the_loop(generator: str, options: dict, pairs: list[dict], tmp_path: Path,
+                        columns: set[str]) -> tuple[list[dict[str, str]], generators.Generator]:
+    """60 quick steps (batch 8, lr 2e-3) on ``pairs`` in the shared loop: check the run finished, logged
+    ``columns`` and at least halved ``g_l1``; return the loss rows and the reloaded generator."""
+    config = quick_config(generator, "synthetic", options, steps=60, batch_size=8, lr=2e-3, log_every=5)
+    result = train(config, pairs, tmp_path / "run", progress=False)
+    assert result.finished and result.step == 60
+    rows = logged_losses(result)
+    assert columns <= set(rows[0]), f"not logged: {columns - set(rows[0])}"
+    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"]), (rows[0]["g_l1"], rows[-1]["g_l1"])
+    return rows, generators.load(result.generator, generator)

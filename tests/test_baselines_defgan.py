@@ -7,29 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import STANDING
+from generators_fixtures import (STANDING, check_gradients_reach_every_parameter, check_offline_vgg_rule,
+                                 check_output_size_and_range, collated_batch, overfit_l1, two_steps_in_the_loop)
 from torch import nn
-from torch.utils.data import default_collate
 
 import generators
 from baselines.defgan import deform, nearest_neighbour_l1, part_affines, part_masks
-from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
-TINY = {"channels": 4, "levels": 4, "discriminator_channels": 4, "perceptual": False}
-
-
-def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:  # D has 5 stride-2 convs: >= 64x32
-    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("defgan").needs, image_size=size)
-
-
-def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
-    data = pairs(root, size)
-    return default_collate([data[i] for i in range(count)])
+TINY = {"channels": 4, "levels": 4, "discriminator_channels": 4, "perceptual": False}  # D's 5 stride-2 convs: >= 64x32
 
 
 def tiny(**options) -> generators.Generator:
@@ -97,21 +85,12 @@ def test_nearest_neighbour_loss_forgives_one_pixel_shifts() -> None:
 @pytest.mark.parametrize("size, levels", [((128, 64), 6), ((256, 256), 7), ((256, 176), 7)])
 def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], levels: int) -> None:
     model = tiny(levels=levels).eval()
-    with torch.no_grad():
-        out = model(batch(people, size))
-    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, collated_batch("defgan", people, size), (2, 3, *size))
 
 
 def test_gradients_reach_every_parameter(people: Path) -> None:
     model = tiny()
-    discriminators = model.build_discriminators()
-    data = batch(people, (64, 32), 3)
-    fake = model(data)
-    model.generator_losses(data, fake, discriminators, nn.ModuleDict())["total"].backward()
-    model.discriminator_losses(data, fake.detach(), discriminators)["total"].backward()
-    for module in (model, discriminators):
-        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-        assert not silent
+    check_gradients_reach_every_parameter(model, collated_batch("defgan", people, (64, 32), 3))
 
 
 def test_perceptual_loss_runs_on_vgg_features(people: Path, tmp_path: Path) -> None:
@@ -122,39 +101,23 @@ def test_perceptual_loss_runs_on_vgg_features(people: Path, tmp_path: Path) -> N
     with pytest.raises(ReidBenchError, match="no VGG-19 weights"):
         model.build_loss_networks(None)
     networks = model.build_loss_networks(stand_in)
-    data = batch(people, (64, 32))
+    data = collated_batch("defgan", people, (64, 32))
     losses = model.generator_losses(data, model(data), model.build_discriminators(), networks)
     assert losses["nn"] > 0 and torch.isfinite(losses["total"])
 
 
 def test_paper_preset_stops_without_vgg_and_quick_records_it() -> None:
-    with pytest.raises(ReidBenchError, match="vgg19"):
-        configure("defgan", data="x", preset="market")
-    config = configure("defgan", data="x", preset="quick")
-    assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
+    check_offline_vgg_rule("defgan", "market")
 
 
 def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
-    config = configure("defgan", data=str(people), preset="quick", options=TINY, steps=2, batch_size=4,
-                       image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
-    result = train(config, pairs(people, (64, 32)), tmp_path / "run", progress=False)
+    _, result = two_steps_in_the_loop("defgan", people, tmp_path, TINY, (64, 32))
     assert result.finished and generators.load(result.generator, "defgan").meta["step"] == 2
-
-
-def l1_on(model: generators.Generator, data: dict) -> float:
-    with torch.no_grad():
-        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
 
 
 def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
     options = {**TINY, "channels": 8}
-    config = configure("defgan", data=str(people), preset="quick", options=options, steps=40, batch_size=4, lr=3e-3,
-                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
-    fixed = torch.utils.data.Subset(pairs(people, (64, 32)), range(4))
-    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
-    before = l1_on(generators.create("defgan", **config.options), default_collate(list(fixed)))
-    result = train(config, fixed, tmp_path / "run", progress=False)
-    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    before, after = overfit_l1("defgan", people, tmp_path, options, (64, 32), steps=40, lr=3e-3)
     assert after < 0.5 * before
 
 

@@ -7,31 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import STANDING
-from torch import nn
-from torch.utils.data import default_collate
+from generators_fixtures import (STANDING, check_gradients_reach_every_parameter, check_output_size_and_range,
+                                 collated_batch, overfit_l1, two_steps_in_the_loop)
 
 import generators
 from baselines._blocks import POINT
 from baselines.dpig import PARTS, part_boxes
-from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 TINY = {"channels": 4, "bottleneck": 8, "roi_size": 8, "part_dim": 4, "pose_dim": 4, "pose_hidden": 8,
         "pose_blocks": 1, "discriminator_channels": 4}
-
-
-def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:
-    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("dpig").needs, image_size=size)
-
-
-def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
-    data = pairs(root, size)
-    return default_collate([data[i] for i in range(count)])
 
 
 def tiny(size: tuple[int, int], **options) -> generators.Generator:
@@ -64,7 +51,7 @@ def test_part_boxes_hold_their_keypoints_and_missing_parts_are_invisible() -> No
 
 def test_a_missing_part_has_a_zero_embedding(people: Path) -> None:
     model = tiny((32, 16))
-    data = batch(people, (32, 16))
+    data = collated_batch("dpig", people, (32, 16))
     data["src_keypoints"][:, [11, 12, 13]] = -1  # no left leg (part 6 of 7)
     with torch.no_grad():
         parts = model.embeddings(data)[:, :7 * 4].view(2, 7, 4)
@@ -74,46 +61,24 @@ def test_a_missing_part_has_a_zero_embedding(people: Path) -> None:
 @pytest.mark.parametrize("size, background", [((128, 64), True), ((256, 256), False), ((256, 176), True)])
 def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], background: bool) -> None:
     model = tiny(size, background=background).eval()
-    with torch.no_grad():
-        out = model(batch(people, size))
-    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, collated_batch("dpig", people, size), (2, 3, *size))
     assert model.config.embedding_dim == 7 * 4 + (16 if background else 0) + 4
 
 
 def test_gradients_reach_every_parameter(people: Path) -> None:
     model = tiny((32, 16), channels=8)  # ReLUs: narrower nets have dead units
-    discriminators = model.build_discriminators()
-    data = batch(people, (32, 16), 3)
-    fake = model(data)
-    model.generator_losses(data, fake, discriminators, nn.ModuleDict())["total"].backward()
-    model.discriminator_losses(data, fake.detach(), discriminators)["total"].backward()
-    for module in (model, discriminators):
-        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-        assert not silent
+    check_gradients_reach_every_parameter(model, collated_batch("dpig", people, (32, 16), 3))
 
 
 def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
-    config = configure("dpig", data=str(people), preset="quick", options={**TINY, "height": 32, "width": 16},
-                       steps=2, batch_size=4, image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
+    config, result = two_steps_in_the_loop("dpig", people, tmp_path, {**TINY, "height": 32, "width": 16}, (32, 16))
     assert config.perceptual == "not used"
-    result = train(config, pairs(people, (32, 16)), tmp_path / "run", progress=False)
     assert result.finished and generators.load(result.generator, "dpig").meta["step"] == 2
-
-
-def l1_on(model: generators.Generator, data: dict) -> float:
-    with torch.no_grad():
-        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
 
 
 def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
     options = {**TINY, "channels": 8, "bottleneck": 32, "height": 32, "width": 16}
-    config = configure("dpig", data=str(people), preset="quick", options=options, steps=60, batch_size=4, lr=6e-3,
-                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
-    fixed = torch.utils.data.Subset(pairs(people, (32, 16)), range(4))
-    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
-    before = l1_on(generators.create("dpig", **config.options), default_collate(list(fixed)))
-    result = train(config, fixed, tmp_path / "run", progress=False)
-    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    before, after = overfit_l1("dpig", people, tmp_path, options, (32, 16), steps=60, lr=6e-3)
     assert after < 0.5 * before
 
 

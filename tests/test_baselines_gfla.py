@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
+from generators_fixtures import (check_gradients_reach_every_parameter, check_output_size_and_range, first_pairs,
+                                 overfit_in_the_loop, random_pose_batch, write_stand_in_vgg)
 
 import generators
 from baselines._flow import pixel_grid, warp
 from baselines.gfla import LocalAttention, affine_regularization, sampling_correctness
 from generators.base import count_parameters
 from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
@@ -24,21 +22,6 @@ pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 TINY = {"channels": 4, "max_channels": 16, "flow_channels": 4, "flow_max_channels": 8, "flow_layers": 3,
         "attention_layers": "2", "kernel_sizes": "3", "discriminator_channels": 4, "discriminator_max_channels": 8,
         "discriminator_layers": 2}
-
-
-@pytest.fixture(scope="module")
-def synth_pairs(people: Path) -> list[dict]:
-    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("gfla").needs, image_size=(32, 16))
-    return [pairs[i] for i in range(8)]
-
-
-def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    items = {}
-    for prefix in ("src", "tgt"):
-        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
-        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
-    return items
 
 
 def test_registered_and_declares_its_needs() -> None:
@@ -57,30 +40,20 @@ def test_output_has_the_input_size_and_range(size: tuple[int, int], preset: str)
     options = {**generators.get("gfla").preset_options[preset], "channels": 4, "max_channels": 16,
                "flow_channels": 4, "flow_max_channels": 8}
     model = generators.create("gfla", **options).eval()
-    with torch.no_grad():
-        out = model(random_batch(1, *size))
-    assert out.shape == (1, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, random_pose_batch(1, *size), (1, 3, *size))
 
 
 def test_too_small_images_fail_clearly() -> None:
     model = generators.create("gfla", **{**TINY, "flow_layers": 5})
     with pytest.raises(ReidBenchError, match="at least 32 pixels"):
-        model(random_batch(1, 30, 18))
+        model(random_pose_batch(1, 30, 18))
 
 
 def test_gradients_reach_every_parameter() -> None:
     model = generators.create("gfla", **{**TINY, "attention_layers": "2,3", "kernel_sizes": "5,3",
                                          "flow_layers": 4, "perceptual": False})
-    discriminators = model.build_discriminators()
-    batch = random_batch(2, 32, 32)
-    fake = model(batch)
-    terms = model.generator_losses(batch, fake, discriminators, nn.ModuleDict())
+    terms, _ = check_gradients_reach_every_parameter(model, random_pose_batch(2, 32, 32))
     assert {"l1", "adversarial", "regularization"} <= set(terms) and "correctness" not in terms
-    terms["total"].backward()
-    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
-    for module in (model, discriminators):
-        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-        assert not silent
 
 
 def test_local_attention_samples_the_flowed_patch() -> None:
@@ -133,42 +106,19 @@ def test_paper_presets_sizes_and_the_offline_vgg_rule() -> None:
         generators.create("gfla", kernel_sizes="4,3")
 
 
-def write_stand_in_vgg(path: Path, convs: int) -> Path:
-    """Random tensors shaped like torchvision's VGG-19 ``features`` (first ``convs`` convs): a STAND-IN."""
-    widths = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
-    state, index, cin, made = {}, 0, 3, 0
-    for item in widths:
-        if made == convs:
-            break
-        if item == "M":
-            index += 1
-            continue
-        state[f"features.{index}.weight"] = torch.randn(item, cin, 3, 3) * (2 / (9 * cin)) ** 0.5
-        state[f"features.{index}.bias"] = torch.zeros(item)
-        index, cin, made = index + 2, item, made + 1
-    torch.save(state, path)
-    return path
-
-
 def test_vgg_terms_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     stand_in = write_stand_in_vgg(tmp_path / "random-vgg19-STAND-IN.pth", convs=14)  # up to relu5_2
     model = generators.create("gfla", **{**TINY, "attention_layers": "2,3", "kernel_sizes": "5,3", "flow_layers": 4})
-    batch = random_batch(2, 32, 32)
+    batch = random_pose_batch(2, 32, 32)
     terms = model.generator_losses(batch, model(batch), model.build_discriminators(),
                                    model.build_loss_networks(stand_in))
     assert terms["content"] > 0 and terms["style"] > 0 and torch.isfinite(terms["correctness"])
 
 
-def test_one_step_and_a_short_overfit_in_the_shared_loop(tmp_path: Path, synth_pairs: list[dict]) -> None:
-    config = configure("gfla", data="synthetic", preset="quick", options=TINY, steps=60, batch_size=8,
-                       image_size=None, lr=2e-3, log_every=5, sample_every=1000, checkpoint_every=1000)
-    result = train(config, synth_pairs, tmp_path / "run", progress=False)
-    assert result.finished and result.step == 60
-    with open(result.losses, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert {"g_l1", "g_adversarial", "g_regularization", "d_real", "d_fake"} <= set(rows[0])
-    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"])
-    model = generators.load(result.generator, "gfla")
+def test_one_step_and_a_short_overfit_in_the_shared_loop(people: Path, tmp_path: Path) -> None:
+    synth_pairs = first_pairs("gfla", people, (32, 16), 8)
+    _, model = overfit_in_the_loop("gfla", TINY, synth_pairs, tmp_path,
+                                   {"g_l1", "g_adversarial", "g_regularization", "d_real", "d_fake"})
     batch = {key: value[None] for key, value in synth_pairs[0].items() if torch.is_tensor(value)}
     with torch.no_grad():
         assert model(batch).shape == (1, 3, 32, 16)

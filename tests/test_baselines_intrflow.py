@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import STANDING
+from generators_fixtures import (STANDING, check_gradients_reach_every_parameter, check_output_size_and_range,
+                                 first_pairs, overfit_in_the_loop, random_pose_batch, write_stand_in_vgg)
 from torch import nn
 
 import generators
@@ -15,34 +15,12 @@ from baselines._flow import warp
 from baselines.intrflow import BACKGROUND, INVISIBLE, VISIBLE, keypoint_flow
 from generators.base import count_parameters
 from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "max_channels": 8, "scales": 3, "warp_scales": 2, "residual_blocks": 1, "flow_channels": 4,
         "flow_max_channels": 8, "flow_scales": 2, "discriminator_channels": 4, "discriminator_layers": 2}
-
-
-@pytest.fixture(scope="module")
-def synth_pairs(people: Path) -> list[dict]:
-    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("intrflow").needs,
-                              image_size=(32, 16))
-    return [pairs[i] for i in range(8)]
-
-
-def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    items = {}
-    scale = torch.tensor([height / 128, width / 64])
-    for prefix in ("src", "tgt"):
-        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
-        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
-        jitter = torch.randn(batch, 18, 2, generator=generator) * 2
-        items[f"{prefix}_keypoints"] = (STANDING * scale + jitter).clamp_min(0)
-        items[f"{prefix}_mask"] = (torch.rand(batch, 1, height, width, generator=generator) > 0.5).float()
-    return items
 
 
 def test_registered_and_declares_its_needs() -> None:
@@ -60,28 +38,18 @@ def test_output_has_the_input_size_and_range(size: tuple[int, int], options: str
     """Paper depths (5 / 7 levels) at their sizes, with narrow widths to stay fast."""
     depth = TINY if options == "tiny" else {**TINY, **generators.get("intrflow").preset_options[options]}
     model = generators.create("intrflow", **depth).eval()
-    with torch.no_grad():
-        out = model(random_batch(1, *size))
-    assert out.shape == (1, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, random_pose_batch(1, *size, keypoints=True), (1, 3, *size))
 
 
 def test_gradients_reach_every_parameter() -> None:
     model = generators.create("intrflow", **{**TINY, "perceptual": False})
-    discriminators = model.build_discriminators()
-    batch = random_batch(2, 32, 16)
-    fake = model(batch)
-    terms = model.generator_losses(batch, fake, discriminators, nn.ModuleDict())
+    terms, _ = check_gradients_reach_every_parameter(model, random_pose_batch(2, 32, 16, keypoints=True))
     assert {"l1", "adversarial", "flow", "visibility"} <= set(terms)
-    terms["total"].backward()
-    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
-    for module in (model, discriminators):
-        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-        assert not silent
 
 
 def test_without_end_to_end_the_image_loss_does_not_reach_the_flow_network() -> None:
     model = generators.create("intrflow", **{**TINY, "end_to_end": False})
-    batch = random_batch(2, 32, 16)
+    batch = random_pose_batch(2, 32, 16, keypoints=True)
     nn.functional.l1_loss(model(batch), batch["tgt_image"]).backward()
     assert all(p.grad is None for p in model.flow_net.parameters())
     assert any(p.grad is not None for p in model.generator.parameters())
@@ -141,43 +109,20 @@ def test_presets_sizes_and_the_offline_vgg_rule() -> None:
         generators.create("intrflow", scales=3, warp_scales=4)
 
 
-def write_stand_in_vgg(path: Path, convs: int) -> Path:
-    """Random tensors shaped like torchvision's VGG-19 ``features`` (first ``convs`` convs): a STAND-IN."""
-    widths = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
-    state, index, cin, made = {}, 0, 3, 0
-    for item in widths:
-        if made == convs:
-            break
-        if item == "M":
-            index += 1
-            continue
-        state[f"features.{index}.weight"] = torch.randn(item, cin, 3, 3) * (2 / (9 * cin)) ** 0.5
-        state[f"features.{index}.bias"] = torch.zeros(item)
-        index, cin, made = index + 2, item, made + 1
-    torch.save(state, path)
-    return path
-
-
 def test_content_loss_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     stand_in = write_stand_in_vgg(tmp_path / "random-vgg19-STAND-IN.pth", convs=13)  # up to relu5_1
     model = generators.create("intrflow", **TINY)
-    batch = random_batch(2, 32, 16)
+    batch = random_pose_batch(2, 32, 16, keypoints=True)
     terms = model.generator_losses(batch, model(batch), model.build_discriminators(),
                                    model.build_loss_networks(stand_in))
     assert terms["content"] > 0
 
 
-def test_one_step_and_a_short_overfit_in_the_shared_loop(tmp_path: Path, synth_pairs: list[dict]) -> None:
-    config = configure("intrflow", data="synthetic", preset="quick", options=TINY, steps=60, batch_size=8,
-                       image_size=None, lr=2e-3, log_every=5, sample_every=1000, checkpoint_every=1000)
-    result = train(config, synth_pairs, tmp_path / "run", progress=False)
-    assert result.finished and result.step == 60
-    with open(result.losses, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert {"g_l1", "g_flow", "g_visibility", "g_adversarial", "d_real", "d_fake"} <= set(rows[0])
-    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"])
+def test_one_step_and_a_short_overfit_in_the_shared_loop(people: Path, tmp_path: Path) -> None:
+    synth_pairs = first_pairs("intrflow", people, (32, 16), 8)
+    rows, model = overfit_in_the_loop("intrflow", TINY, synth_pairs, tmp_path,
+                                      {"g_l1", "g_flow", "g_visibility", "g_adversarial", "d_real", "d_fake"})
     assert float(rows[-1]["g_flow"]) < float(rows[0]["g_flow"])
-    model = generators.load(result.generator, "intrflow")
     batch = {key: value[None] for key, value in synth_pairs[0].items() if torch.is_tensor(value)}
     with torch.no_grad():
         assert model(batch).shape == (1, 3, 32, 16)

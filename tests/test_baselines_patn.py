@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 import torch
+from generators_fixtures import (check_gradients_reach_every_parameter, check_output_size_and_range, first_pairs,
+                                 overfit_in_the_loop, random_pose_batch)
 from torch import nn
 
 import generators
 from baselines.patn import PATBlock
 from generators.base import count_parameters
 from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "blocks": 2, "discriminator_channels": 4, "discriminator_blocks": 1, "dropout": False,
         "discriminator_dropout": False}
-
-
-@pytest.fixture(scope="module")
-def synth_pairs(people: Path) -> list[dict]:
-    """Eight SynthPeople pairs at 32x16, loaded once (lists are Datasets)."""
-    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("patn").needs, image_size=(32, 16))
-    return [pairs[i] for i in range(8)]
-
-
-def random_batch(batch: int, height: int, width: int) -> dict[str, torch.Tensor]:
-    generator = torch.Generator().manual_seed(0)
-    items = {}
-    for prefix in ("src", "tgt"):
-        items[f"{prefix}_image"] = torch.rand(batch, 3, height, width, generator=generator) * 2 - 1
-        items[f"{prefix}_heatmap"] = torch.rand(batch, 18, height, width, generator=generator)
-    return items
 
 
 def test_registered_and_declares_its_needs() -> None:
@@ -49,28 +32,19 @@ def test_registered_and_declares_its_needs() -> None:
 @pytest.mark.parametrize("size", [(128, 64), (256, 256), (256, 176), (30, 18)])
 def test_output_has_the_input_size_and_range(size: tuple[int, int]) -> None:
     model = generators.create("patn", **TINY).eval()
-    with torch.no_grad():
-        out = model(random_batch(1, *size))
-    assert out.shape == (1, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, random_pose_batch(1, *size), (1, 3, *size))
 
 
 @pytest.mark.parametrize("norm", ["batch", "instance"])
 def test_gradients_reach_every_parameter(norm: str) -> None:
     model = generators.create("patn", **{**TINY, "norm": norm, "perceptual": False})
-    discriminators = model.build_discriminators()
+    _, discriminators = check_gradients_reach_every_parameter(model, random_pose_batch(2, 32, 16))
     assert set(discriminators) == {"pose", "appearance"}
-    batch = random_batch(2, 32, 16)
-    fake = model(batch)
-    model.generator_losses(batch, fake, discriminators, nn.ModuleDict())["total"].backward()
-    model.discriminator_losses(batch, fake.detach(), discriminators)["total"].backward()
-    for module in (model, discriminators):
-        silent = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-        assert not silent
 
 
 def test_the_pose_stream_gates_the_image_stream() -> None:
     model = generators.create("patn", **TINY).train()  # batch statistics: N(0, 0.02) weights vanish in eval at init
-    batch = random_batch(1, 32, 16)
+    batch = random_pose_batch(1, 32, 16)
     other = dict(batch, tgt_heatmap=batch["tgt_heatmap"].flip(-1))
     with torch.no_grad():
         assert (model(batch) - model(other)).abs().max() > 0
@@ -105,21 +79,15 @@ def test_perceptual_term_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, stand_in)
     model = generators.create("patn", **TINY)
     networks = model.build_loss_networks(stand_in)
-    batch = random_batch(2, 32, 16)
+    batch = random_pose_batch(2, 32, 16)
     terms = model.generator_losses(batch, model(batch), model.build_discriminators(), networks)
     assert terms["perceptual"] > 0
 
 
-def test_one_step_and_a_short_overfit_in_the_shared_loop(tmp_path: Path, synth_pairs: list[dict]) -> None:
-    config = configure("patn", data="synthetic", preset="quick", options=TINY, steps=60, batch_size=8,
-                       image_size=None, lr=2e-3, log_every=5, sample_every=1000, checkpoint_every=1000)
-    result = train(config, synth_pairs, tmp_path / "run", progress=False)
-    assert result.finished and result.step == 60
-    with open(result.losses, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert {"g_l1", "g_adversarial_pose", "g_adversarial_appearance", "d_pose", "d_appearance"} <= set(rows[0])
+def test_one_step_and_a_short_overfit_in_the_shared_loop(people: Path, tmp_path: Path) -> None:
+    synth_pairs = first_pairs("patn", people, (32, 16), 8)  # eight SynthPeople pairs (a list is a Dataset)
+    columns = {"g_l1", "g_adversarial_pose", "g_adversarial_appearance", "d_pose", "d_appearance"}
+    rows, model = overfit_in_the_loop("patn", TINY, synth_pairs, tmp_path, columns)
     assert "g_perceptual" not in rows[0]
-    assert float(rows[-1]["g_l1"]) < 0.5 * float(rows[0]["g_l1"])
-    model = generators.load(result.generator, "patn")
     with torch.no_grad():
-        assert model(random_batch(1, 32, 16)).shape == (1, 3, 32, 16)
+        assert model(random_pose_batch(1, 32, 16)).shape == (1, 3, 32, 16)
