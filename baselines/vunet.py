@@ -40,9 +40,8 @@ Simplified, and why:
   loop's longer runs the KL reaches full weight relatively earlier than in the code's 100k steps.
 - Offline: without VGG-19 (``perceptual=False``) the likelihood is the pixel term alone (x 5).
   VGG is torchvision's (ImageNet mean/std input), not Keras' caffe-style one.
-- VU-Net has no discriminator; the shared loop needs something to step, so
-  :meth:`VUNet.build_discriminators` returns a parameter-free stand-in (one empty tensor) and the
-  discriminator loss is a constant 0. The output conv is linear as in the code; the image is
+- VU-Net has no discriminator: it keeps the interface's empty default, so the shared loop has no
+  discriminator step and logs no ``d_*`` terms. The output conv is linear as in the code; the image is
   clipped to [-1, 1] (the code clips when it saves). Optimiser settings are the loop's (the code:
   Adam 1e-3, (0.5, 0.9), decaying linearly to 0 from step 1000 to 100k; batch 16 / 8).
 """
@@ -273,14 +272,6 @@ class DownTower(nn.Module):
         return h, means, used
 
 
-class _NoDiscriminator(nn.Module):
-    """VU-Net trains without an adversary; the loop steps an optimiser over this empty parameter."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.unused = nn.Parameter(torch.zeros(0))
-
-
 @register(name="vunet")
 class VUNet(Generator):
     """Variational U-Net; options: :class:`VUNetOptions`."""
@@ -330,9 +321,6 @@ class VUNet(Generator):
         value = 1e-6 + (1.0 - 1e-6) * (step - start) / (end - start)
         return min(1.0, max(1e-6, value))
 
-    def build_discriminators(self) -> nn.ModuleDict:
-        return nn.ModuleDict({"none": _NoDiscriminator()})
-
     def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
         if not self.config.perceptual:
             return nn.ModuleDict()
@@ -375,7 +363,3 @@ class VUNet(Generator):
                "kl_weight": torch.tensor(weight)}
         out.update({f"vgg_{layer}": term for layer, term in zip(VGG_LAYERS, terms[1:])})
         return out
-
-    def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
-                             discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        return {"total": discriminators["none"].unused.sum()}

@@ -57,9 +57,10 @@ class Generator(nn.Module, abc.ABC):
     def forward(self, batch: Batch) -> torch.Tensor:
         """The generated target images, (B, 3, H, W) in [-1, 1]."""
 
-    @abc.abstractmethod
     def build_discriminators(self) -> nn.ModuleDict:
-        """Fresh discriminators for training this generator, by name."""
+        """Fresh discriminators for training this generator, by name; none (VU-Net, a VAE): the loop
+        then has no discriminator step and never calls :meth:`discriminator_losses`."""
+        return nn.ModuleDict()
 
     def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
         """Frozen pretrained networks the generator losses use; none by default."""
@@ -71,11 +72,11 @@ class Generator(nn.Module, abc.ABC):
     ) -> dict[str, torch.Tensor]:
         """Generator objective: ``"total"`` (weighted, to minimise) plus unweighted terms."""
 
-    @abc.abstractmethod
     def discriminator_losses(
         self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict
     ) -> dict[str, torch.Tensor]:
         """Discriminator objective on a detached ``fake``: ``"total"`` plus unweighted terms."""
+        raise ReidBenchError(f"the {self.name} generator has no discriminators.")
 
     def describe(self) -> str:
         """``san(blocks=5, channels=64, ...)``, as error messages and logs print it."""
@@ -87,16 +88,9 @@ class UntrainedGenerator(Generator):
     """A generator with nothing to learn (``identity``, ``synth-oracle``): no discriminators and no
     losses; the shared loop writes its checkpoint at once."""
 
-    def build_discriminators(self) -> nn.ModuleDict:
-        return nn.ModuleDict()
-
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
                          loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
         raise ReidBenchError(f"the {self.name} generator has no losses: it is not trained.")
-
-    def discriminator_losses(self, batch: Batch, fake: torch.Tensor,
-                             discriminators: nn.ModuleDict) -> dict[str, torch.Tensor]:
-        raise ReidBenchError(f"the {self.name} generator has no discriminators: it is not trained.")
 
 
 def set_requires_grad(modules: nn.Module, flag: bool) -> None:

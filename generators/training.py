@@ -207,11 +207,18 @@ class _Trainer:
 
     def __post_init__(self) -> None:
         s = self.config.settings
-        params = {"g": self.model.parameters(), "d": self.discriminators.parameters()}
+        params = {"g": list(self.model.parameters())}
+        if self.adversarial:
+            params["d"] = list(self.discriminators.parameters())
         self.optimizers = {k: torch.optim.Adam(p, lr=s.lr, betas=(s.beta1, s.beta2)) for k, p in params.items()}
         decay = self._decay
         self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in self.optimizers.items()}
         self.scalers = {k: grad_scaler(self.device, self.amp) for k in self.optimizers}
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether there is a discriminator step (VU-Net has no discriminator)."""
+        return any(True for _ in self.discriminators.parameters())
 
     def _decay(self, step: int) -> float:
         return max(0.0, 1.0 - step / self.total)
@@ -230,12 +237,14 @@ class _Trainer:
     def step(self, batch: Batch, profile: Profile = OFF) -> dict[str, torch.Tensor]:
         with profile.section("generator forward"), self.autocast():
             fake = self.model(batch)
-        set_requires_grad(self.discriminators, True)
-        with profile.section("discriminator update"):
-            with self.autocast():
-                d_terms = self.model.discriminator_losses(batch, fake.detach(), self.discriminators)
-            self._update("d", d_terms["total"])
-        set_requires_grad(self.discriminators, False)
+        d_terms: dict[str, torch.Tensor] = {}
+        if self.adversarial:
+            set_requires_grad(self.discriminators, True)
+            with profile.section("discriminator update"):
+                with self.autocast():
+                    d_terms = self.model.discriminator_losses(batch, fake.detach(), self.discriminators)
+                self._update("d", d_terms["total"])
+            set_requires_grad(self.discriminators, False)
         with profile.section("generator update"):
             with self.autocast():
                 g_terms = self.model.generator_losses(batch, fake, self.discriminators, self.loss_networks)

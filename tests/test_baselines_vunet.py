@@ -7,30 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import STANDING
+from generators_fixtures import (STANDING, check_offline_vgg_rule, check_output_size_and_range, collated_batch,
+                                 overfit_l1, silent_parameters, two_steps_in_the_loop)
 from torch import nn
-from torch.utils.data import default_collate
 from torchvision.models.vgg import cfgs, make_layers
 
 import generators
 from baselines.vunet import stickman
-from generators.run_config import configure
-from generators.training import train
-from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
 TINY = {"channels": 4, "max_channels": 8, "scales": 4, "perceptual": False}
-
-
-def pairs(root: Path, size: tuple[int, int]) -> PoseTransferPairs:
-    return PoseTransferPairs(load_dataset(root), "train", needs=generators.get("vunet").needs, image_size=size)
-
-
-def batch(root: Path, size: tuple[int, int], count: int = 2) -> dict:
-    data = pairs(root, size)
-    return default_collate([data[i] for i in range(count)])
 
 
 def tiny(**options) -> generators.Generator:
@@ -72,14 +60,12 @@ def test_kl_weight_ramps_like_the_code() -> None:
 @pytest.mark.parametrize("size, scales", [((128, 64), 7), ((256, 256), 7), ((256, 176), 7)])
 def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], scales: int) -> None:
     model = tiny(scales=scales).eval()
-    with torch.no_grad():
-        out = model(batch(people, size))
-    assert out.shape == (2, 3, *size) and out.min() >= -1 and out.max() <= 1
+    check_output_size_and_range(model, collated_batch("vunet", people, size), (2, 3, *size))
 
 
 def test_generation_uses_the_posterior_mean_and_the_source(people: Path) -> None:
     model = tiny().eval()
-    data = batch(people, (32, 16))
+    data = collated_batch("vunet", people, (32, 16))
     with torch.no_grad():
         first, second = model(data), model(data)
         other = model(dict(data, src_image=-data["src_image"]))
@@ -90,16 +76,15 @@ def test_generation_uses_the_posterior_mean_and_the_source(people: Path) -> None
 def test_gradients_reach_every_parameter_and_the_step_counts(people: Path) -> None:
     model = tiny(kl_start=-2, kl_end=-1)  # full KL weight from the start
     discriminators = model.build_discriminators()
-    data = batch(people, (32, 16), 3)
+    data = collated_batch("vunet", people, (32, 16), 3)
     fake = model(data)
     losses = model.generator_losses(data, fake, discriminators, nn.ModuleDict())
     losses["total"].backward()
     assert losses["kl_weight"] == 1 and int(model.kl_step) == 1
-    silent = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert not silent
-    stand_in = model.discriminator_losses(data, fake.detach(), discriminators)["total"]
-    stand_in.backward()  # VU-Net has no adversary: a constant 0 over one empty parameter
-    assert float(stand_in.detach()) == 0 and all(p.grad is not None for p in discriminators.parameters())
+    assert not silent_parameters(model)
+    assert len(discriminators) == 0  # VU-Net has no adversary: the loop has no discriminator step
+    with pytest.raises(ReidBenchError, match="no discriminators"):
+        model.discriminator_losses(data, fake.detach(), discriminators)
 
 
 def test_perceptual_likelihood_runs_on_vgg_features(people: Path, tmp_path: Path) -> None:
@@ -109,40 +94,24 @@ def test_perceptual_likelihood_runs_on_vgg_features(people: Path, tmp_path: Path
     model = tiny(perceptual=True)
     with pytest.raises(ReidBenchError, match="no VGG-19 weights"):
         model.build_loss_networks(None)
-    data = batch(people, (32, 32))
+    data = collated_batch("vunet", people, (32, 32))
     losses = model.generator_losses(data, model(data), model.build_discriminators(), model.build_loss_networks(stand_in))
     assert {"vgg_relu1_2", "vgg_relu5_2"} <= set(losses) and torch.isfinite(losses["total"])
 
 
 def test_paper_preset_stops_without_vgg_and_quick_records_it() -> None:
-    with pytest.raises(ReidBenchError, match="vgg19"):
-        configure("vunet", data="x", preset="deepfashion")
-    config = configure("vunet", data="x", preset="quick")
-    assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
+    check_offline_vgg_rule("vunet", "deepfashion")
 
 
 def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
-    config = configure("vunet", data=str(people), preset="quick", options=TINY, steps=2, batch_size=4,
-                       image_size=None, log_every=1, sample_every=1000, checkpoint_every=1000)
-    result = train(config, pairs(people, (32, 16)), tmp_path / "run", progress=False)
+    _, result = two_steps_in_the_loop("vunet", people, tmp_path, TINY, (32, 16))
     model = generators.load(result.generator, "vunet")
     assert result.finished and int(model.kl_step) == 2
 
 
-def l1_on(model: generators.Generator, data: dict) -> float:
-    with torch.no_grad():
-        return float((model.eval()(data) - data["tgt_image"]).abs().mean())
-
-
 def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
     options = {**TINY, "channels": 8, "max_channels": 16}
-    config = configure("vunet", data=str(people), preset="quick", options=options, steps=40, batch_size=4, lr=3e-3,
-                       image_size=None, log_every=10, sample_every=1000, checkpoint_every=1000)
-    fixed = torch.utils.data.Subset(pairs(people, (32, 16)), range(4))
-    torch.manual_seed(config.settings.seed)  # the loop builds its model right after this seed
-    before = l1_on(generators.create("vunet", **config.options), default_collate(list(fixed)))
-    result = train(config, fixed, tmp_path / "run", progress=False)
-    after = l1_on(generators.load(result.generator), default_collate(list(fixed)))
+    before, after = overfit_l1("vunet", people, tmp_path, options, (32, 16), steps=40, lr=3e-3)
     assert after < 0.5 * before
 
 

@@ -38,12 +38,21 @@ def rows(out: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def eight_synthpeople_pairs(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    """8 fixed SynthPeople training pairs at 32x16, loaded once and kept in memory."""
+def synthpeople(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "synthpeople"
     render_dataset(root, SynthConfig(identities=4, seed=0), workers=1)
-    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get("san").needs, image_size=(32, 16))
+    return root
+
+
+def eight_pairs(root: Path, generator: str) -> list[dict]:
+    """8 fixed training pairs at 32x16 with what ``generator`` needs, kept in memory."""
+    pairs = PoseTransferPairs(load_dataset(root), "train", needs=generators.get(generator).needs, image_size=(32, 16))
     return [pairs[i] for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def eight_synthpeople_pairs(synthpeople: Path) -> list[dict]:
+    return eight_pairs(synthpeople, "san")
 
 
 def test_two_hundred_steps_halve_the_l1_loss(tmp_path: Path, eight_synthpeople_pairs: list[dict]) -> None:
@@ -185,3 +194,17 @@ def test_loss_log_drops_rows_written_after_the_last_checkpoint(tmp_path: Path) -
     assert log.write(25, lr=0.5) == {"g_l1": pytest.approx(0.3)}
     steps = [(row["step"], row["g_l1"]) for row in rows(tmp_path)]
     assert steps == [("10", "0.5"), ("20", "0.4"), ("25", "0.3")]
+
+
+def test_a_generator_without_discriminators_trains_without_a_discriminator_step(tmp_path: Path,
+                                                                                 synthpeople: Path) -> None:
+    config = configure("vunet", data="synthetic", preset="quick", steps=4, batch_size=4, image_size=None,
+                       log_every=2, sample_every=1000, checkpoint_every=2,
+                       options={"channels": 4, "max_channels": 8, "scales": 4, "perceptual": False})
+    pairs = eight_pairs(synthpeople, "vunet")
+    result = train(config, pairs, tmp_path / "run", progress=False, stop_at=2)
+    state = torch.load(result.out / "checkpoints" / "latest.pt", weights_only=False)
+    assert set(state["optimizers"]) == {"g"} and state["discriminators"] == {}
+    assert not any(column.startswith("d_") for column in rows(result.out)[0])
+    result = train(config, pairs, tmp_path / "run", progress=False)
+    assert result.finished and [int(row["step"]) for row in rows(result.out)] == [2, 4]
