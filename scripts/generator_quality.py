@@ -10,12 +10,19 @@ reused), generates the dataset's test pairs, and computes every metric of
 missing). The identity-preservation metrics use an IDE model trained on the real training split
 with the run's quick settings (seed 1: the same model as the run's real-only IDE, so it is cached
 after a run). Rows are merged into ``--out`` after each generator, so an interrupted run resumes.
+
+A variant of one generator (other options or steps) gets its own rows under ``--label``::
+
+    python scripts/generator_quality.py --generators san --options '{"alpha": 1}' --label "san alpha=1" \
+        --out results/synthpeople-quick/san-variants.csv
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from dataclasses import replace
 
 import generators
 from generators.run_config import configure
@@ -45,24 +52,31 @@ def main() -> None:
     parser.add_argument("--generators", default=None, help="comma-separated names (default: all, identity first)")
     parser.add_argument("--steps", type=int, default=None, help="override the quick preset's training steps")
     parser.add_argument("--seed", type=int, default=1, help="seed of the identity-metric IDE model")
+    parser.add_argument("--options", type=json.loads, default=None,
+                        help="JSON generator options over the quick preset's (one generator only)")
+    parser.add_argument("--label", default=None, help="the rows' generator name (default: the generator's)")
     args = parser.parse_args()
     names = args.generators.split(",") if args.generators else \
         ["identity"] + [name for name in generators.names() if name != "identity"]
+    if (args.options or args.label) and len(names) != 1:
+        parser.error("--options and --label need exactly one generator in --generators")
     root = embedded_root(presets.get("quick").synth)
     dataset = load_dataset(root)
     settings = QualitySettings()
     networks = load_networks(settings, reid_checkpoint=identity_model(dataset, args.seed), device="cpu")
     for name in names:
         started = time.perf_counter()
-        config = configure(name, data=str(root.resolve()), preset="quick", steps=args.steps)
+        config = configure(name, data=str(root.resolve()), preset="quick", options=args.options, steps=args.steps)
         pairs = PoseTransferPairs(dataset, "train", needs=generators.get(name).needs,
                                   image_size=config.settings.image_size)
         result = train(config, pairs, config.default_out(), progress=True)
+        label = args.label or name
         rows, folder = evaluate_checkpoint(result.generator, root, networks=networks, generator=name,
                                            settings=settings, progress=True)
+        rows = [replace(row, generator=label) for row in rows]
         write_rows(args.out, rows)
         shown = ", ".join(f"{row.metric} {row.value:.4g}" for row in rows if not row.missing)
-        print(f"{name}: {shown} ({time.perf_counter() - started:.0f} s; images in {folder})", flush=True)
+        print(f"{label}: {shown} ({time.perf_counter() - started:.0f} s; images in {folder})", flush=True)
 
 
 if __name__ == "__main__":
