@@ -10,12 +10,13 @@ loop, ``generators.training.train``, on random pairs shaped like the data layer'
 Measured:
 
 * seconds per training step (generator forward, discriminator update, generator update) in our
-  default precision (``amp="auto"``: bf16 autocast on a CPU with AMX) and in fp32 (``amp="off"``):
+  default precision (``amp="auto"``: bf16 autocast on a CPU with AMX) and layout (channels-last),
+  in bf16 with the NCHW layout (``channels_last=False``) and in fp32 (``amp="off"``):
   the time from one batch request of the loop to the next; every round runs a fresh run of
   ``--steps`` + 1 steps per precision (the last step has no next request), after one untimed
   1-step run each (oneDNN builds its kernels then);
 * inference, images/s: ``generators.generate.generate`` on one batch of pairs (generator forward
-  under autocast, PNGs written), in both precisions;
+  under autocast, PNGs written), in the same three settings;
 * the anchor: ``torch.mm`` of two NxN matrices in fp32 and bf16 (FLOP/s), against which each row's
   achieved FLOP/s is given as a share of the peak of its precision. FLOPs (convolutions and
   matmuls) are counted by ``torch.utils.flop_counter.FlopCounterMode``: per training step as a
@@ -92,13 +93,14 @@ class TrainCase:
     flops: float  # per step
 
 
-def san_config(preset: str, batch_size: int | None, steps: int, amp: str, vgg: Path | None = None) -> RunConfig:
+def san_config(preset: str, batch_size: int | None, steps: int, amp: str, vgg: Path | None = None,
+               channels_last: bool = True) -> RunConfig:
     """``preset``'s SAN for ``steps`` steps (``batch_size`` None: the preset's), without logs, sample
     grids or checkpoints until the end; the perceptual term only with ``vgg``."""
     options = {} if vgg else {"perceptual": False}
     return configure("san", data="random", preset=preset, options=options,
                      vgg_weights=str(vgg) if vgg else None, steps=steps, batch_size=batch_size, amp=amp,
-                     log_every=10**9, sample_every=10**9, sample_count=1, checkpoint_every=10**9)
+                     channels_last=channels_last, log_every=10**9, sample_every=10**9, sample_count=1, checkpoint_every=10**9)
 
 
 def with_steps(config: RunConfig, steps: int) -> RunConfig:
@@ -133,9 +135,12 @@ def random_standin_vgg(folder: Path) -> Path:
 
 
 def training_cases(preset: str, steps: int, default: RunConfig, flops: float, vgg: Path | None) -> list[TrainCase]:
-    """bf16 (the default) and fp32 training; with ``vgg``, bf16 with the perceptual term too."""
+    """bf16 (the default), bf16 in NCHW layout and fp32 training; with ``vgg``, bf16 with the
+    perceptual term too."""
     batch = default.settings.batch_size
     cases = [TrainCase("bf16 autocast (default, amp=auto)", default, "bf16", flops),
+             TrainCase("bf16, NCHW (channels_last=False)", san_config(preset, batch, steps, "auto", channels_last=False),
+                       "bf16", flops),
              TrainCase("fp32 (amp=off)", san_config(preset, batch, steps, "off"), "fp32", flops)]
     if vgg is not None:
         with_vgg = san_config(preset, batch, steps, "auto", vgg)
@@ -146,10 +151,11 @@ def training_cases(preset: str, steps: int, default: RunConfig, flops: float, vg
 
 
 def inference_case(name: str, model: torch.nn.Module, pairs: RandomPairs, amp: str, precision: str,
-                   image_flops: float) -> Case:
+                   image_flops: float, channels_last: bool = True) -> Case:
     def run(amp_setting: str) -> None:
         with tempfile.TemporaryDirectory(prefix="bench-san-generate-") as out:
-            generate(model, pairs, out, batch_size=len(pairs), amp=amp_setting, progress=False)
+            generate(model, pairs, out, batch_size=len(pairs), amp=amp_setting, channels_last=channels_last,
+                     progress=False)
 
     return Case(name, run, amp, amp, images=len(pairs), flops=len(pairs) * image_flops, precision=precision)
 
@@ -237,6 +243,8 @@ def main() -> None:
         train_cases = training_cases(preset, steps, default, flops, vgg)
         matmul_group = matmul_cases(2048 if args.quick else 4096)
         other_cases = [inference_case("generate, bf16 autocast (default)", model, pairs, "auto", "bf16", image_flops),
+                       inference_case("generate, bf16, NCHW (channels_last=False)", model, pairs, "auto", "bf16",
+                                      image_flops, channels_last=False),
                        inference_case("generate, fp32 (amp=off)", model, pairs, "off", "fp32", image_flops),
                        *matmul_group]
         step_seconds, seconds = measure(train_cases, other_cases, pairs, rounds)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from generators.base import Generator
 from generators.samples import to_uint8
-from reid_bench.accel import autocast, resolve_amp
+from reid_bench import accel
 
 SEPARATOR = "___"
 
@@ -66,24 +66,27 @@ def _write_png(path: Path, pixels: Any) -> None:
 @torch.no_grad()
 def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_size: int = 16,
              device: str | torch.device = "cpu", workers: int = 0, skipped: int = 0,
-             amp: str = "auto", progress: bool = True) -> GenerateSummary:
+             amp: str = "auto", channels_last: bool = True, progress: bool = True) -> GenerateSummary:
     """Write ``model``'s image for every sample dict of ``pairs`` into ``out`` (see module docstring).
 
-    ``amp`` is the autocast precision (:func:`reid_bench.accel.resolve_amp`; ``auto``: as in training).
+    ``amp`` is the autocast precision (:func:`reid_bench.accel.resolve_amp`; ``auto``: as in training);
+    ``channels_last`` runs the model on NHWC tensors, as training does by default (faster; ``model``'s
+    weights are converted in place, to NCHW when it is False).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     names = [output_name(source, target) for source, target in _pair_names(pairs)]
     todo = [index for index, name in enumerate(names) if not (out / name).exists()]
     device = torch.device(device)
-    precision = resolve_amp(amp, device)
-    model = model.to(device).eval()
+    precision = accel.resolve_amp(amp, device)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(device, memory_format=layout).eval()
     loader = DataLoader(Subset(pairs, todo), batch_size=batch_size, num_workers=workers,
                         pin_memory=device.type == "cuda")
     bar = tqdm(total=len(todo), desc=f"generate {model.name}", unit="img", disable=not progress)
     for batch in loader:
-        batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-        with autocast(device, precision):
+        batch = accel.move_batch(batch, device, channels_last)
+        with accel.autocast(device, precision):
             images = model(batch)
         for source, target, pixels in zip(batch["src_name"], batch["tgt_name"], to_uint8(images)):
             _write_png(out / output_name(source, target), pixels)

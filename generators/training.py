@@ -56,7 +56,8 @@ from generators.presets import GeneratorSettings, steps_per_epoch
 from generators.run_config import RunConfig, describe_environment
 from generators.samples import save_grid
 from reid_bench import distributed
-from reid_bench.accel import autocast, compile_module, grad_scaler, pick_device, resolve_amp
+from reid_bench.accel import (autocast, channels_last, compile_module, grad_scaler, move_batch, pick_device,
+                              resolve_amp)
 from reid_bench.errors import ReidBenchError
 from reid_bench.io import atomic_path, exclusive_folder
 from reid_bench.profiling import OFF, Profile
@@ -155,11 +156,6 @@ class LossLog:
         with open(self.path, "a", newline="") as handle:
             csv.DictWriter(handle, self.columns, extrasaction="ignore").writerow(row)
         return means
-
-
-def _to_device(batch: Batch, device: torch.device) -> dict[str, Any]:
-    return {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
-            for key, value in batch.items()}
 
 
 def _rng_state() -> dict[str, Any]:
@@ -372,9 +368,12 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     discriminators = model.build_discriminators().to(device).train()
     if settings.sync_bn:
         model, discriminators = (distributed.sync_batchnorm(m, device) for m in (model, discriminators))
-    compile_module(model, settings.compile)
     vgg = Path(config.vgg_weights) if config.vgg_weights else None
     loss_networks = model.build_loss_networks(vgg).to(device)
+    if settings.channels_last:
+        for module in (model, discriminators, loss_networks):
+            channels_last(module)
+    compile_module(model, settings.compile)
     trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))
     main = distributed.is_main()
     step = trainer.restore(checkpoints.read(state_path), state_path) if state_path.exists() else 0
@@ -389,7 +388,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     log = LossLog(out / "losses.csv", step) if main else None
     sample_source = sample_pairs if sample_pairs is not None else pairs
     shown = default_collate([sample_source[i] for i in range(min(settings.sample_count, len(sample_source)))])
-    shown = _to_device(shown, device)
+    shown = move_batch(shown, device, settings.channels_last)
     stop, saved = min(total, stop_at if stop_at is not None else total), step
     bar = tqdm(total=total, initial=step, desc=f"train {config.generator}", unit="step",
                disable=not (progress and main), dynamic_ncols=True)
@@ -398,7 +397,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     try:
         for batch in profile.iterate(_loader(pairs, settings, device, step, stop), "data"):
             mid_step = True
-            terms = distributed.mean_over_ranks(trainer.step(_to_device(batch, device), profile), device)
+            terms = distributed.mean_over_ranks(trainer.step(move_batch(batch, device, settings.channels_last), profile), device)
             step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:

@@ -21,7 +21,7 @@ loop, feature extraction, generation):
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -102,6 +102,15 @@ def channels_last(module: torch.nn.Module) -> torch.nn.Module:
 def as_channels_last(images: torch.Tensor) -> torch.Tensor:
     """A 4-d batch in channels-last layout (other tensors unchanged)."""
     return images.contiguous(memory_format=torch.channels_last) if images.dim() == 4 else images
+
+
+def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bool = False) -> dict[str, Any]:
+    """A sample-dict batch with its tensors on ``device`` (4-d ones channels-last when asked)."""
+    moved = {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
+             for key, value in batch.items()}
+    if channels_last:
+        moved = {key: as_channels_last(value) if torch.is_tensor(value) else value for key, value in moved.items()}
+    return moved
 
 
 def loader_options(device: torch.device, workers: int | None = None) -> dict[str, Any]:

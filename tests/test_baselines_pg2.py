@@ -74,7 +74,8 @@ def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) ->
 
 def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
     options = {"channels": 8, "bottleneck": 32, "discriminator_channels": 4, "height": 32, "width": 16}
-    before, after = overfit_l1("pg2", people, tmp_path, options, (32, 16), steps=100, lr=2e-3)
+    # 200 steps: after 100 the ratio was 0.44-0.60 over seeds and memory layouts, after 200 0.33-0.49
+    before, after = overfit_l1("pg2", people, tmp_path, options, (32, 16), steps=200, lr=2e-3)
     assert after < 0.5 * before
 
 

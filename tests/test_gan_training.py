@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from generators_fixtures import SyntheticPairs
@@ -16,6 +17,7 @@ from PIL import Image
 import generators
 from generators import checkpoints
 from generators.run_config import configure
+from generators.generate import generate
 from generators.training import LossLog, StepBatchSampler, train
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
@@ -208,3 +210,27 @@ def test_a_generator_without_discriminators_trains_without_a_discriminator_step(
     assert not any(column.startswith("d_") for column in rows(result.out)[0])
     result = train(config, pairs, tmp_path / "run", progress=False)
     assert result.finished and [int(row["step"]) for row in rows(result.out)] == [2, 4]
+
+
+def test_channels_last_changes_speed_not_results(tmp_path: Path, eight_synthpeople_pairs: list[dict]) -> None:
+    """NHWC training and generation compute the same function, up to summation order."""
+    trained, losses = {}, {}
+    for layout in (True, False):
+        result = train(tiny_config(5, channels_last=layout, log_every=1), eight_synthpeople_pairs,
+                       tmp_path / str(layout), progress=False)
+        trained[layout], losses[layout] = generators.load(result.generator), rows(result.out)
+    first = {layout: float(losses[layout][0]["g_total"]) for layout in losses}  # before any update
+    assert first[True] == pytest.approx(first[False], rel=1e-5)
+    torch.manual_seed(0)
+    start = generators.create("san", **tiny_config(5).options).state_dict()
+    moved = sum((trained[False].state_dict()[k].float() - start[k].float()).norm() ** 2 for k in start) ** 0.5
+    apart = sum((trained[True].state_dict()[k].float() - trained[False].state_dict()[k].float()).norm() ** 2
+                for k in start) ** 0.5
+    assert apart < 0.01 * moved, (float(apart), float(moved))
+    images = {}
+    for layout in (True, False):
+        generate(trained[False], eight_synthpeople_pairs, tmp_path / f"images-{layout}", channels_last=layout,
+                 progress=False)
+        images[layout] = [np.asarray(Image.open(p), dtype=int) for p in sorted((tmp_path / f"images-{layout}").iterdir())]
+    assert len(images[True]) == 8
+    assert max(np.abs(a - b).max() for a, b in zip(images[True], images[False])) <= 1  # uint8 rounding only
