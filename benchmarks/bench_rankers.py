@@ -23,6 +23,7 @@ import platform
 import time
 
 import numpy as np
+from bench_evaluator import timed
 
 from reid_bench.evaluation import evaluate
 from reid_bench.rankers import create
@@ -48,12 +49,6 @@ def market_like(scale: float, seed: int = 0):
     query, gallery = images(q_pids), images(np.abs(g_pids))
     g_pids = np.where(g_pids < 0, 0, g_pids)
     return (train[0], train[2], train[1]), (query[0], q_pids, query[1]), (gallery[0], g_pids, gallery[1])
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def main() -> None:
