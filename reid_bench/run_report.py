@@ -65,7 +65,7 @@ def _cmc_figures(summary, run_name: str) -> list[Path]:
 
 def _sample_grid(summary) -> list[Path]:
     from reid_bench.data.synth import LIP_PALETTE
-    from reid_bench.results.plots import plot_sample_grid
+    from reid_bench.results.plots import plot_image_grid
 
     if not summary.augmented:
         return []
@@ -85,4 +85,4 @@ def _sample_grid(summary) -> list[Path]:
             poses.append(dataset.image_path(entry["target"]))
         generated.append(folder / "bounding_box_train" / entry["name"])
     path = summary.results.parent / "figures" / f"samples_{manifest[0]['generator']}.png"
-    return [plot_sample_grid(sources, poses, generated, path, titles=("source", "target pose", "generated"))]
+    return [plot_image_grid([sources, poses, generated], path, titles=("source", "target pose", "generated"))]

@@ -11,6 +11,10 @@ missing). The identity-preservation metrics use an IDE model trained on the real
 with the run's quick settings (seed 1: the same model as the run's real-only IDE, so it is cached
 after a run). Rows are merged into ``--out`` after each generator, so an interrupted run resumes.
 
+``--figure PNG`` draws the paper's qualitative comparison (Figs. 5-6, ``reid-bench samples``) of
+the same test pairs; each invocation adds its generators' columns to those drawn into that file
+before (the list is kept in the cache).
+
 A variant of one generator (other options or steps) gets its own rows under ``--label``::
 
     python scripts/generator_quality.py --generators san --options '{"alpha": 1}' --label "san alpha=1" \
@@ -23,6 +27,7 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import generators
 from generators.run_config import configure
@@ -30,6 +35,8 @@ from generators.training import train
 from reid_bench import presets
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import embedded_root
+from reid_bench.io import cache_root, config_hash
+from reid_bench.quality.comparison import comparison_figure
 from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, load_networks
 from reid_bench.quality.rows import write_rows
 from reid_bench.reid import preset as reid_preset
@@ -46,6 +53,16 @@ def identity_model(dataset, seed: int) -> str:
     return str(train_reid(list(dataset.train), "ide", settings, seed=seed, meta=meta, progress=True).path)
 
 
+def add_to_figure(figure: Path, root: Path, label: str, folder: Path) -> None:
+    """Redraw ``figure`` with ``label``'s images added to every label drawn into it before."""
+    listing = cache_root() / "figures" / f"{config_hash([str(figure.resolve())])}.json"
+    drawn = json.loads(listing.read_text()) if listing.exists() else {}
+    drawn[label] = str(folder)
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text(json.dumps(drawn, indent=1))
+    comparison_figure(root, drawn, figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="image-quality CSV (rows are merged)")
@@ -55,6 +72,8 @@ def main() -> None:
     parser.add_argument("--options", type=json.loads, default=None,
                         help="JSON generator options over the quick preset's (one generator only)")
     parser.add_argument("--label", default=None, help="the rows' generator name (default: the generator's)")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="PNG of the qualitative comparison to add these generators' columns to")
     args = parser.parse_args()
     names = args.generators.split(",") if args.generators else \
         ["identity"] + [name for name in generators.names() if name != "identity"]
@@ -77,6 +96,8 @@ def main() -> None:
         write_rows(args.out, rows)
         shown = ", ".join(f"{row.metric} {row.value:.4g}" for row in rows if not row.missing)
         print(f"{label}: {shown} ({time.perf_counter() - started:.0f} s; images in {folder})", flush=True)
+        if args.figure:
+            add_to_figure(args.figure, root, label, folder)
 
 
 if __name__ == "__main__":

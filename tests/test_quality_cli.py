@@ -8,6 +8,7 @@ and copies of its source (no pose change). FID and LPIPS run with small stand-in
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from generators.generate import output_name
 from reid_bench.cli import main
 from reid_bench.data import load_dataset, read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.quality.comparison import evenly_spaced, shared_pairs, target_pose_picture
 from reid_bench.quality.evaluate import Networks, QualitySettings, evaluate_checkpoint, evaluate_folder
 from reid_bench.quality.rows import QUALITY_FIELDS
 from test_quality_fid import StandInFeatures
@@ -239,3 +241,44 @@ def test_weights_lists_every_file(offline: Path, capsys: pytest.CaptureFixture) 
     assert f"found at {given} (HASH MISMATCH)" in out
     assert out.count("    missing") == 4 and str(offline / "torch" / "hub" / "checkpoints") in out
     assert "lpips/weights/v0.1/alex.pth (hash ok)" in out
+
+
+def test_samples_draws_the_shared_pairs_side_by_side(world: dict[str, Path], offline: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    fewer = _copy_folder(world["sources"], offline / "fewer")
+    dropped = sorted(fewer.glob("*.png"))[::2]
+    for path in dropped:
+        path.unlink()
+    dataset = load_dataset(world["data"])
+    shared = shared_pairs({"copy": world["targets"], "fewer": fewer}, dataset)
+    assert len(shared) == len(list(world["targets"].glob("*.png"))) - len(dropped)
+    assert all(paths["fewer"].parent == fewer for paths in shared.values())
+    out = offline / "figure.png"
+    args = ["samples", "--data", str(world["data"]), "--out", str(out), "--pairs", "2",
+            f"perfect={world['targets']}", f"no pose change={fewer}"]
+    assert main(args) == 0
+    with Image.open(out) as figure:
+        assert figure.size == (200 * 5, 360 * 2 + 40)  # source, target parsing, target + 2 generators
+    assert main(["samples", "--data", str(world["data"]), "--out", str(offline / "x.png"), "no-folder"]) == 2
+    assert "'no-folder' is not LABEL=FOLDER" in _error(capsys)
+    elsewhere = offline / "elsewhere"
+    elsewhere.mkdir()
+    pairs = read_pairs_csv(world["data"] / "pairs-train.csv")[:1]
+    Image.open(dataset.image_path(pairs[0][1])).convert("RGB").save(elsewhere / output_name(*pairs[0]))
+    assert main(["samples", "--data", str(world["data"]), "--out", str(offline / "y.png"),
+                 f"a={world['targets']}", f"b={elsewhere}"]) == 2
+    assert "hold no pair in common" in _error(capsys)
+    assert not (offline / "y.png").exists()
+
+
+def test_evenly_spaced_rows() -> None:
+    assert evenly_spaced(3, 10) == [0, 4, 9] and evenly_spaced(1, 10) == [0] and evenly_spaced(5, 3) == [0, 1, 2]
+
+
+def test_target_pose_is_the_parsing_or_else_the_keypoint_mask(world: dict[str, Path], tmp_path: Path) -> None:
+    target = read_pairs_csv(world["data"] / "pairs-test.csv")[0][1]
+    picture, kind = target_pose_picture(load_dataset(world["data"]), target, (128, 64))
+    assert kind == "target parsing" and picture.shape == (128, 64, 3) and picture.dtype == np.uint8
+    shutil.copytree(world["data"], tmp_path / "no-parsing", ignore=shutil.ignore_patterns("parsing"))
+    picture, kind = target_pose_picture(load_dataset(tmp_path / "no-parsing"), target, (128, 64))
+    assert kind == "target mask" and picture.shape == (128, 64) and set(np.unique(picture)) == {0, 255}

@@ -10,7 +10,7 @@ from PIL import Image
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.plots import (cmc_path, gain_by_factor, load_cmc, plot_cmc, plot_gain_vs_factor,
-                                      plot_sample_grid, save_cmc)
+                                      plot_image_grid, save_cmc)
 from results_fixtures import row
 
 CURVES = {"IDE + Euclidean": np.array([0.5, 0.7, 0.8, 0.9]), "IDE + XQDA": np.array([0.6, 0.75, 0.85, 0.95])}
@@ -65,20 +65,25 @@ def test_gain_vs_factor(tmp_path):
         plot_gain_vs_factor(rows[2:], tmp_path / "nothing.png")
 
 
-def test_sample_grid_from_arrays_and_paths(tmp_path):
+def test_image_grid_from_arrays_and_paths(tmp_path):
     rng = np.random.default_rng(0)
     uint8 = rng.integers(0, 256, (128, 64, 3), dtype=np.uint8)
     chw_float = rng.random((3, 128, 64))
     gray = rng.random((128, 64))
     Image.fromarray(uint8).save(tmp_path / "source.png")
-    path = plot_sample_grid([tmp_path / "source.png", uint8], [gray, gray], [chw_float, uint8],
-                            tmp_path / "grid.png", labels=["pair 1", "pair 2"])
+    titles = ("source", "target pose", "generated")
+    path = plot_image_grid([[tmp_path / "source.png", uint8], [gray, gray], [chw_float, uint8]],
+                           tmp_path / "grid.png", titles=titles, labels=["pair 1", "pair 2"])
     assert _size(path) == ("PNG", (600, 760))  # 3 x 200 wide, 2 x 360 + 40 high
-    assert _size(plot_sample_grid([uint8], [uint8], [uint8], tmp_path / "small.png", size_px=(300, 200))) == \
+    five = plot_image_grid([[uint8]] * 5, tmp_path / "five.png", titles=list("abcde"))
+    assert _size(five) == ("PNG", (1000, 400))
+    assert _size(plot_image_grid([[uint8]] * 3, tmp_path / "small.png", titles=titles, size_px=(300, 200))) == \
         ("PNG", (300, 200))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        plot_sample_grid([uint8], [uint8], [chw_float * 2 - 1], tmp_path / "bad.png")
+        plot_image_grid([[uint8], [uint8], [chw_float * 2 - 1]], tmp_path / "bad.png", titles=titles)
     with pytest.raises(ValueError, match="same non-zero length"):
-        plot_sample_grid([uint8], [], [uint8], tmp_path / "bad.png")
+        plot_image_grid([[uint8], [], [uint8]], tmp_path / "bad.png", titles=titles)
+    with pytest.raises(ValueError, match="2 titles for 3 columns"):
+        plot_image_grid([[uint8]] * 3, tmp_path / "bad.png", titles=titles[:2])
     with pytest.raises(ReidBenchError, match="cannot be read as an image"):
-        plot_sample_grid([tmp_path / "missing.png"], [uint8], [uint8], tmp_path / "bad.png")
+        plot_image_grid([[tmp_path / "missing.png"], [uint8], [uint8]], tmp_path / "bad.png", titles=titles)

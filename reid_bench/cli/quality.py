@@ -1,4 +1,5 @@
-"""``reid-bench eval-generator`` and ``reid-bench weights``.
+"""``reid-bench eval-generator``, ``reid-bench samples`` (the qualitative comparison figure) and
+``reid-bench weights``.
 
 Table 1 is rendered by ``reid-bench tables`` (:mod:`reid_bench.cli.results`), which calls
 :func:`reid_bench.quality.table.render_table1`.
@@ -41,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     ev.set_defaults(handler=_eval_generator)
 
+    samples = subparsers.add_parser("samples", help="the paper's qualitative comparison: source, target pose, "
+                                    "target and each generator's image of the same test pairs")
+    samples.add_argument("folders", nargs="+", metavar="LABEL=FOLDER",
+                         help="a column title and a folder of generated <from>___<to>.png images")
+    samples.add_argument("--data", default=None, help="dataset folder of the pairs (default: the embedded SynthPeople)")
+    samples.add_argument("--out", required=True, help="PNG to write")
+    samples.add_argument("--pairs", type=int, default=6, help="rows: test pairs every folder holds (default 6)")
+    samples.set_defaults(handler=_samples)
+
     weights = subparsers.add_parser("weights", help="list every pretrained file the suite can use and whether it is here")
     weights.add_argument("--inception-weights", default=None, help="check this file as the FID Inception")
     weights.add_argument("--lpips-weights", default=None, help="check this file as LPIPS' AlexNet")
@@ -54,6 +64,23 @@ def _device(name: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _samples(args: argparse.Namespace) -> int:
+    from reid_bench.quality.comparison import comparison_figure
+
+    folders = {}
+    for item in args.folders:
+        label, _, folder = item.rpartition("=")
+        if not label or not folder:
+            raise ReidBenchError(f"{item!r} is not LABEL=FOLDER; name each folder's column, e.g. san=generated/san.")
+        folders[label] = folder
+    if args.data is None:
+        from reid_bench.data.synth import embedded_root
+
+        args.data = embedded_root()
+    print(f"wrote {comparison_figure(args.data, folders, args.out, args.pairs)}")
+    return 0
 
 
 def _eval_generator(args: argparse.Namespace) -> int:

@@ -31,7 +31,6 @@ from reid_bench.results.tables import protocol_label
 
 CMC_FORMAT, CMC_VERSION = "reid-bench-cmc", 1
 DPI = 100
-GRID_TITLES = ("source", "target pose", "generated")
 
 
 # ---- CMC files ----------------------------------------------------------------------------------
@@ -200,18 +199,18 @@ def _as_image(image: np.ndarray | str | os.PathLike) -> np.ndarray:
     return array.astype(float)
 
 
-def plot_sample_grid(sources: Sequence, poses: Sequence, generated: Sequence, path: str | os.PathLike, *,
-                     labels: Sequence[str] | None = None, titles: Sequence[str] = GRID_TITLES,
-                     size_px: tuple[int, int] | None = None) -> Path:
-    """A grid of generated samples: one row per example, columns source | target pose | generated.
+def plot_image_grid(columns: Sequence[Sequence], path: str | os.PathLike, *, titles: Sequence[str],
+                    labels: Sequence[str] | None = None, size_px: tuple[int, int] | None = None) -> Path:
+    """A grid of images: one row per example, one titled column per kind (e.g. source | target pose |
+    generated, or one column per generator).
 
     Images are arrays ((H, W), (H, W, 3) or (3, H, W); uint8, or floats in [0, 1]) or image file paths.
     ``labels`` name the rows. ``size_px`` defaults to 200 pixels per column and 360 per row (+ 40).
     """
-    columns = [list(sources), list(poses), list(generated)]
-    n = len(columns[0])
+    columns = [list(column) for column in columns]
+    n = len(columns[0]) if columns else 0
     if n == 0 or any(len(column) != n for column in columns):
-        raise ValueError(f"sources, poses and generated need the same non-zero length, not {[len(c) for c in columns]}")
+        raise ValueError(f"every column needs the same non-zero length, not {[len(c) for c in columns]}")
     if len(titles) != len(columns):
         raise ValueError(f"{len(titles)} titles for {len(columns)} columns")
     if labels is not None and len(labels) != n:
