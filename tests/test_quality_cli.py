@@ -261,6 +261,9 @@ def test_samples_draws_the_shared_pairs_side_by_side(world: dict[str, Path], off
         assert figure.size == (200 * 5, 360 * 2 + 40)  # source, target parsing, target + 2 generators
     assert main(["samples", "--data", str(world["data"]), "--out", str(offline / "x.png"), "no-folder"]) == 2
     assert "'no-folder' is not LABEL=FOLDER" in _error(capsys)
+    assert main(["samples", "--out", str(offline / "x.png"), "--pairs", "0", f"a={fewer}"]) == 2
+    assert "needs at least one pair, not 0" in _error(capsys)
+    assert not (offline / "cache").exists()  # checked before the embedded dataset is rendered
     elsewhere = offline / "elsewhere"
     elsewhere.mkdir()
     pairs = read_pairs_csv(world["data"] / "pairs-train.csv")[:1]

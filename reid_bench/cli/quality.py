@@ -75,10 +75,6 @@ def _samples(args: argparse.Namespace) -> int:
         if not label or not folder:
             raise ReidBenchError(f"{item!r} is not LABEL=FOLDER; name each folder's column, e.g. san=generated/san.")
         folders[label] = folder
-    if args.data is None:
-        from reid_bench.data.synth import embedded_root
-
-        args.data = embedded_root()
     print(f"wrote {comparison_figure(args.data, folders, args.out, args.pairs)}")
     return 0
 

@@ -54,15 +54,20 @@ def evenly_spaced(count: int, total: int) -> list[int]:
     return [round(i * (total - 1) / max(1, count - 1)) for i in range(count)]
 
 
-def comparison_figure(data: str | os.PathLike, folders: Mapping[str, str | os.PathLike], out: str | os.PathLike,
-                      count: int = 6) -> Path:
-    """Draw ``count`` shared pairs of ``folders`` (label -> folder of generated images) into ``out`` (PNG)."""
+def comparison_figure(data: str | os.PathLike | None, folders: Mapping[str, str | os.PathLike],
+                      out: str | os.PathLike, count: int = 6) -> Path:
+    """Draw ``count`` shared pairs of ``folders`` (label -> folder of generated images) into ``out``
+    (PNG); ``data`` None is the embedded SynthPeople (rendered once into the cache)."""
     from reid_bench.results.plots import plot_image_grid
 
     if not folders:
         raise ReidBenchError("give at least one LABEL=FOLDER of generated images.")
     if count < 1:
         raise ReidBenchError(f"the figure needs at least one pair, not {count}.")
+    if data is None:
+        from reid_bench.data.synth import embedded_root
+
+        data = embedded_root()
     dataset = load_dataset(data)
     pairs = shared_pairs({label: Path(folder) for label, folder in folders.items()}, dataset)
     chosen = [list(pairs)[i] for i in evenly_spaced(count, len(pairs))]
