@@ -35,8 +35,8 @@ class GeneratorSettings:
     workers: int = 4  # DataLoader worker processes on CUDA (on the CPU data loads in-process)
     amp: str = "auto"  # auto | bf16 | fp16 | off (reid_bench.accel.resolve_amp: auto is bf16/fp16 on CUDA,
     # bf16 on a CPU with native bf16 instructions, else fp32)
-    channels_last: bool = True  # NHWC images and weights: ~18% faster SAN steps with oneDNN (bf16, 2 cores),
-    # and cuDNN's tensor cores want it; the same arithmetic up to summation order
+    channels_last: bool = True  # NHWC images and weights: ~20% less time per bf16 SAN step with oneDNN
+    # (benchmarks/bench_san.py), and cuDNN's tensor cores want it; the same arithmetic up to summation order
     seed: int = 0  # seeds weights, pair order and every RNG; a CPU run is reproducible for a seed
     sync_bn: bool = False  # under torchrun: BatchNorm statistics over all processes' pairs (SyncBatchNorm,
     # GPUs only); off, each process normalises with its own share of the batch
