@@ -104,13 +104,16 @@ def as_channels_last(images: torch.Tensor) -> torch.Tensor:
     return images.contiguous(memory_format=torch.channels_last) if images.dim() == 4 else images
 
 
+def to_device(tensor: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    """``tensor`` on ``device`` (asynchronously from pinned memory), channels-last if 4-d and asked."""
+    tensor = tensor.to(device, non_blocking=True)
+    return as_channels_last(tensor) if channels_last else tensor
+
+
 def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bool = False) -> dict[str, Any]:
-    """A sample-dict batch with its tensors on ``device`` (4-d ones channels-last when asked)."""
-    moved = {key: value.to(device, non_blocking=True) if torch.is_tensor(value) else value
-             for key, value in batch.items()}
-    if channels_last:
-        moved = {key: as_channels_last(value) if torch.is_tensor(value) else value for key, value in moved.items()}
-    return moved
+    """A sample-dict batch with its tensors moved by :func:`to_device` (other values as they are)."""
+    return {key: to_device(value, device, channels_last) if torch.is_tensor(value) else value
+            for key, value in batch.items()}
 
 
 def loader_options(device: torch.device, workers: int | None = None) -> dict[str, Any]:

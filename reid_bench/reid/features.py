@@ -39,9 +39,7 @@ def extract_features(model: ReidNet, records: Sequence[Any], settings: ReidSetti
     rows = []
     try:
         for images, _, _ in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
-            images = images.to(device, non_blocking=True)
-            if settings.channels_last:
-                images = accel.as_channels_last(images)
+            images = accel.to_device(images, device, settings.channels_last)
             with accel.autocast(device, precision):
                 features = model.embed(images).float()
                 if settings.flip_test:

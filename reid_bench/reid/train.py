@@ -269,7 +269,7 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
     for step, batch in enumerate(profile.iterate(bar, "data"), start=1):
         set_lr(optimizer, settings, epoch * steps_per_epoch + step - 1, steps_per_epoch)
         with profile.section("forward"):
-            batch = tuple(_to_device(item, device, settings.channels_last) for item in batch)
+            batch = tuple(accel.to_device(item, device, settings.channels_last) for item in batch)
             with accel.autocast(device, precision):
                 loss, stats = training_loss(batch)
         with profile.section("backward"):
@@ -293,11 +293,6 @@ def set_lr(optimizer: torch.optim.Optimizer, settings: ReidSettings, step: int, 
     decays = int(step // (settings.lr_step * steps_per_epoch))
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] * settings.lr_gamma ** decays
-
-
-def _to_device(item: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    item = item.to(device, non_blocking=True)
-    return accel.as_channels_last(item) if channels_last else item
 
 
 def seed_for_epoch(seed: int, epoch: int) -> int:
