@@ -252,7 +252,7 @@ def test_samples_draws_the_shared_pairs_side_by_side(world: dict[str, Path], off
     dataset = load_dataset(world["data"])
     shared = shared_pairs({"copy": world["targets"], "fewer": fewer}, dataset)
     assert len(shared) == len(list(world["targets"].glob("*.png"))) - len(dropped)
-    assert all(paths["fewer"].parent == fewer for paths in shared.values())
+    assert all(images["fewer"].path.parent == fewer for images in shared.values())
     out = offline / "figure.png"
     args = ["samples", "--data", str(world["data"]), "--out", str(out), "--pairs", "2",
             f"perfect={world['targets']}", f"no pose change={fewer}"]

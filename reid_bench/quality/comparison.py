@@ -22,7 +22,8 @@ from reid_bench.data.market import ReidDataset
 from reid_bench.data.pose_maps import read_parsing
 from reid_bench.data.synth import LIP_PALETTE
 from reid_bench.errors import ReidBenchError
-from reid_bench.quality.folder import image_size, read_generated_folder
+from reid_bench.quality.evaluate import target_mask
+from reid_bench.quality.folder import GeneratedPair, read_generated_folder
 
 
 def target_pose_picture(dataset: ReidDataset, target: str, size: tuple[int, int]) -> tuple[np.ndarray, str]:
@@ -31,14 +32,13 @@ def target_pose_picture(dataset: ReidDataset, target: str, size: tuple[int, int]
     if parsing is not None:
         labels = read_parsing(parsing, size)
         return LIP_PALETTE[np.minimum(labels, len(LIP_PALETTE) - 1)], "target parsing"
-    from reid_bench.quality.evaluate import target_mask
-
     return target_mask(dataset, target, size, "keypoints").astype(np.uint8) * 255, "target mask"
 
 
-def shared_pairs(folders: Mapping[str, Path], dataset: ReidDataset) -> dict[tuple[str, str], dict[str, Path]]:
-    """(source, target) -> {label: generated PNG} for the pairs that every folder holds, by sorted name."""
-    per_folder = {label: {(pair.source, pair.target): pair.path for pair in read_generated_folder(folder, dataset)}
+def shared_pairs(folders: Mapping[str, Path],
+                 dataset: ReidDataset) -> dict[tuple[str, str], dict[str, GeneratedPair]]:
+    """(source, target) -> {label: checked generated image} for the pairs every folder holds, by sorted name."""
+    per_folder = {label: {(pair.source, pair.target): pair for pair in read_generated_folder(folder, dataset)}
                   for label, folder in folders.items()}
     common = set.intersection(*(set(pairs) for pairs in per_folder.values()))
     if not common:
@@ -70,18 +70,18 @@ def comparison_figure(data: str | os.PathLike | None, folders: Mapping[str, str 
         data = embedded_root()
     dataset = load_dataset(data)
     pairs = shared_pairs({label: Path(folder) for label, folder in folders.items()}, dataset)
-    chosen = [list(pairs)[i] for i in evenly_spaced(count, len(pairs))]
+    keys = list(pairs)
     sources, poses, targets = [], [], []
     generated: dict[str, list[Path]] = {label: [] for label in folders}
     pose_kind = ""
-    for source, target in chosen:
-        size = image_size(pairs[(source, target)][next(iter(folders))])
+    for source, target in (keys[i] for i in evenly_spaced(count, len(keys))):
+        images = pairs[(source, target)]
         sources.append(dataset.image_path(source))
-        picture, pose_kind = target_pose_picture(dataset, target, size)
+        picture, pose_kind = target_pose_picture(dataset, target, next(iter(images.values())).size)
         poses.append(picture)
         targets.append(dataset.image_path(target))
-        for label, path in pairs[(source, target)].items():
-            generated[label].append(path)
+        for label, image in images.items():
+            generated[label].append(image.path)
     columns = [sources, poses, targets, *generated.values()]
     titles = ["source", pose_kind, "target", *folders]
     return plot_image_grid(columns, out, titles=titles)
