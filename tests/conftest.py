@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REAL_MARKET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "market1501"
+MARKET_SAMPLE = Path(__file__).resolve().parent / "data" / "market1501"  # see its PROVENANCE.md
+FULL_MARKET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "market1501"
 SIZE = (128, 64)  # (H, W), Market-1501's size
 
 # A standing person on a 128x64 image, (y, x) in COCO-OpenPose order.
@@ -97,8 +98,19 @@ def write_market(root: Path) -> Path:
 
 @pytest.fixture
 def real_market() -> Path:
-    """The shared real Market-1501 side files (training keypoints, the 12,000 test pairs)."""
-    return REAL_MARKET
+    """The vendored sample of the real Market-1501 side files: every training keypoint row of 120
+    identities and the first 1,000 standard test pairs (tests/data/market1501/PROVENANCE.md)."""
+    return MARKET_SAMPLE
+
+
+@pytest.fixture
+def full_market() -> Path:
+    """The full real side files (12,936 keypoint rows, 12,000 test pairs) in ../shared beside the clone."""
+    if not (FULL_MARKET / "market-annotation-train.csv").is_file():
+        pytest.skip(f"needs the full real Market-1501 side files in {FULL_MARKET} (PATN's "
+                    "market-annotation-train.csv and market-pairs-test.csv; see tests/data/market1501/PROVENANCE.md); "
+                    "the vendored sample covers every other test")
+    return FULL_MARKET
 
 
 @pytest.fixture

@@ -14,6 +14,18 @@ X_WITH_TEXT = X.replace("32", '"a"', 1)
 
 def test_real_market_training_keypoints_parse(real_market):
     keypoints = read_keypoints_csv(real_market / "market-annotation-train.csv")
+    assert len(keypoints) == 2025  # the vendored sample: 120 identities (PROVENANCE.md)
+    assert sum(bool((kp == -1).all()) for kp in keypoints.values()) == 64
+    first = keypoints["0606_c4s3_031304_02.jpg"]
+    assert first.shape == (18, 2) and first.dtype == np.int64
+    assert first[1].tolist() == [24, 31]  # neck (y, x)
+    assert first[3].tolist() == [-1, -1]  # Relb missing
+    assert all(kp.shape == (18, 2) for kp in keypoints.values())
+    assert len({name.split("_")[0] for name in keypoints}) == 120
+
+
+def test_full_real_market_training_keypoints_parse(full_market):
+    keypoints = read_keypoints_csv(full_market / "market-annotation-train.csv")
     assert len(keypoints) == 12936
     assert sum(bool((kp == -1).all()) for kp in keypoints.values()) == 419
     first = keypoints["0432_c5s1_105323_05.jpg"]
@@ -25,6 +37,13 @@ def test_real_market_training_keypoints_parse(real_market):
 
 def test_real_market_test_pairs_parse(real_market):
     pairs = read_pairs_csv(real_market / "market-pairs-test.csv")
+    assert len(pairs) == 1000  # the vendored sample: the first 1,000 standard pairs
+    assert pairs[0] == ("0188_c2s2_149727_03.jpg", "0188_c4s6_008910_07.jpg")
+    assert all(a.split("_")[0] == b.split("_")[0] for a, b in pairs)  # same person
+
+
+def test_full_real_market_test_pairs_parse(full_market):
+    pairs = read_pairs_csv(full_market / "market-pairs-test.csv")
     assert len(pairs) == 12000
     assert pairs[0] == ("0188_c2s2_149727_03.jpg", "0188_c4s6_008910_07.jpg")
     assert all(a.split("_")[0] == b.split("_")[0] for a, b in pairs)  # same person
