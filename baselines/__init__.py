@@ -1,12 +1,7 @@
-"""Reimplemented baseline generators (PG2, Def-GAN, VU-Net, PATN, Intr-Flow, GFLA, DPIG, identity).
+"""Reimplemented baseline generators: PG2, Def-GAN, VU-Net, PATN, Intr-Flow, GFLA, DPIG, and the
+``identity`` and ``synth-oracle`` controls.
 
-One module per baseline, each registering itself with ``@generators.register``; importing this
-package imports every module in it, so a new baseline only needs its own file.
+One module per baseline on the :class:`reid_bench.generators.base.Generator` interface, each
+declared as an entry point in ``pyproject.toml`` (:mod:`reid_bench.generators.registry`).
+Installed as ``reid_bench.baselines`` from the repository's top-level ``baselines/`` folder.
 """
-
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_module.name}")

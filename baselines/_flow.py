@@ -1,4 +1,4 @@
-"""Building blocks shared by the flow-based baselines (:mod:`baselines.intrflow`, :mod:`baselines.gfla`).
+"""Building blocks shared by the flow-based baselines (:mod:`reid_bench.baselines.intrflow`, :mod:`reid_bench.baselines.gfla`).
 
 - Flow fields are (B, 2, H, W) offsets in pixels of the map they apply to, channel 0 = x
   (column), channel 1 = y (row): target position p reads the source at p + flow(p), the
@@ -8,7 +8,7 @@
   its offsets.
 - :class:`VGGTaps`: several activations of the frozen ImageNet VGG-19 in one pass (content, style
   and GFLA's sampling-correctness losses need relu1_1 ... relu5_2). It is built from
-  :class:`generators.losses.VGGFeatures` (same file lookup, normalisation and freezing), cut at the
+  :class:`reid_bench.generators.losses.VGGFeatures` (same file lookup, normalisation and freezing), cut at the
   deepest layer asked for.
 - :func:`gram`: the channel Gram matrix of a feature map divided by C*H*W (style losses).
 - :func:`crop_to`: crops a decoder feature to its skip's size, so odd sizes (256x176 -> ... -> 11)
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generators.losses import VGGFeatures, vgg19_layer_names
+from reid_bench.generators.losses import VGGFeatures, vgg19_layer_names
 
 
 def pixel_grid(height: int, width: int, like: torch.Tensor) -> torch.Tensor:

@@ -50,11 +50,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines._blocks import POINT, normalised_xy, present
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
+from reid_bench.baselines._blocks import POINT, normalised_xy, present
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
 
 AGGREGATIONS = ("max", "avg")
 NUM_PARTS = 10
@@ -292,10 +291,10 @@ def nearest_neighbour_l1(reference: torch.Tensor, generated: torch.Tensor, size:
     return best.mean()
 
 
-@register(name="defgan")
 class DefGAN(Generator):
     """Deformable GAN with deformable skip connections; options: :class:`DefGANOptions`."""
 
+    name = "defgan"
     needs = frozenset({"keypoints", "heatmap"})
     preset_options = {
         "market": {"channels": 64, "levels": 6, "nn_size": 3, "content_weight": 0.01},

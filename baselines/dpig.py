@@ -17,7 +17,7 @@ Kept:
   ``PoseEncoderFCRes`` (a 512-wide MLP with four residual pairs, LeakyReLU(0.3)) to a 32-d
   embedding.
 - Decoder: the embeddings tiled over the image, concatenated with the target keypoint heatmaps,
-  into PG2's stage-1 U-Net (:class:`~baselines._blocks.ResidualUNet`, n = 128, z = 64).
+  into PG2's stage-1 U-Net (:class:`~reid_bench.baselines._blocks.ResidualUNet`, n = 128, z = 64).
 - Loss: DCGAN adversarial on single images (real = the target) + 20 x L1.
 
 Simplified, and why:
@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import roi_align
 
-from baselines._blocks import (
+from reid_bench.baselines._blocks import (
     NUM_KEYPOINTS,
     POINT,
     DCGANDiscriminator,
@@ -62,10 +62,9 @@ from baselines._blocks import (
     halved,
     present,
 )
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import adversarial_loss
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import adversarial_loss
 
 # The code's part_bbox 1-7 (datasets/convert_RCV.py, _get_part_bbox_COCO).
 PARTS = (
@@ -166,10 +165,10 @@ class PoseEncoder(nn.Module):
         return self.last(x)
 
 
-@register(name="dpig")
 class DPIG(Generator):
     """Disentangled Person Image Generation, stage I; options: :class:`DPIGOptions`."""
 
+    name = "dpig"
     needs = frozenset({"keypoints", "heatmap", "mask"})
     preset_options = {
         "market": {"height": 128, "width": 64, "channels": 128, "roi_size": 48, "background": True},

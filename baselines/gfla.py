@@ -68,10 +68,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from baselines._flow import VGGTaps, gram, pixel_grid, resize_flow, sampling_grid, warp
-from generators import register
-from generators.base import Batch, Generator
+from reid_bench.baselines._flow import VGGTaps, gram, pixel_grid, resize_flow, sampling_grid, warp
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
 
 KEYPOINTS = 18
 HIDDEN = 128  # ExtractorAttn's hidden width
@@ -359,10 +358,10 @@ def affine_regularization(flow: torch.Tensor, kernel: int) -> torch.Tensor:
     return loss
 
 
-@register(name="gfla")
 class GFLA(Generator):
     """Global-flow local-attention pose transfer; options: :class:`GFLAOptions`."""
 
+    name = "gfla"
     needs = frozenset({"heatmap"})
     preset_options = {
         "market": {"attention_layers": "2", "kernel_sizes": "3", "discriminator_layers": 3},

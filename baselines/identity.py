@@ -15,14 +15,13 @@ from typing import Any
 
 import torch
 
-from generators import register
-from generators.base import Batch, UntrainedGenerator
+from reid_bench.generators.base import Batch, UntrainedGenerator
 
 
-@register(name="identity")
 class Identity(UntrainedGenerator):
     """Returns ``batch["src_image"]``; no options, no parameters, no losses."""
 
+    name = "identity"
     needs = frozenset()
     preset_options = {"quick": {}, "market": {}, "deepfashion": {}}
 

@@ -68,11 +68,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines._flow import VGGTaps, crop_to, pixel_grid, warp
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import adversarial_loss
+from reid_bench.baselines._flow import VGGTaps, crop_to, pixel_grid, warp
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import adversarial_loss
 
 KEYPOINTS = 18
 FLOW_UNIT = 20.0  # the flow network predicts flow / 20 (intrinsic_flow's flow_scale)
@@ -346,10 +345,10 @@ def multiscale_flow_loss(pyramid: list[torch.Tensor], flow: torch.Tensor, valid:
     return loss
 
 
-@register(name="intrflow")
 class IntrFlow(Generator):
     """Dense intrinsic appearance flow pose transfer; options: :class:`IntrFlowOptions`."""
 
+    name = "intrflow"
     needs = frozenset({"heatmap", "keypoints", "mask"})
     preset_options = {
         "market": {"scales": 5, "warp_scales": 4, "flow_scales": 4},

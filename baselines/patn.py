@@ -51,10 +51,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
 
 KEYPOINTS = 18
 NORMS = ("batch", "instance")
@@ -198,10 +197,10 @@ def init_normal(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-@register(name="patn")
 class PATN(Generator):
     """Progressive Pose Attention Transfer network; options: :class:`PATNOptions`."""
 
+    name = "patn"
     needs = frozenset({"heatmap"})
     preset_options = {
         "market": {"channels": 64, "blocks": 9, "norm": "batch",

@@ -4,7 +4,7 @@ Pose-Guided-Person-Image-Generation: ``models.py``, ``trainer.py``, ``trainer256
 
 Kept:
 
-- Stage 1 (Sec. 3.1), G1 = :class:`~baselines._blocks.ResidualUNet` on the source image
+- Stage 1 (Sec. 3.1), G1 = :class:`~reid_bench.baselines._blocks.ResidualUNet` on the source image
   concatenated with the 18 target keypoint heatmaps: N residual levels (n, 2n, ..., Nn channels,
   N = log2(H) - 2: 5 at 128x64, 6 at 256x256), a fully connected bottleneck of z = 64, a mirrored
   decoder with skips, a linear output conv. Loss: the pose-mask L1 of eq. 2,
@@ -13,7 +13,7 @@ Kept:
   on G1 concatenated with the source image, N - 2 levels, predicting a difference map added to
   G1. Loss (eq. 4-5 as the code weights them): BCE adversarial + lambda * (L1 + pose-mask L1) with
   lambda = 10 on Market-1501, 50 on DeepFashion (``trainer.py`` / ``trainer256.py``).
-- Discriminator: the code's DCGAN discriminator (:class:`~baselines._blocks.DCGANDiscriminator`)
+- Discriminator: the code's DCGAN discriminator (:class:`~reid_bench.baselines._blocks.DCGANDiscriminator`)
   on single images, real = the target, fakes = the generated image AND the source image (weights
   1/2, 1/4, 1/4), so copying the source is punished (``discriminator="image"``, default).
   ``discriminator="pair"`` is the paper's eq. 3 instead: D sees (source, target) vs
@@ -45,11 +45,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines._blocks import DCGANDiscriminator, ForwardCache, ResidualUNet, check_size, default_levels
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import adversarial_loss
+from reid_bench.baselines._blocks import DCGANDiscriminator, ForwardCache, ResidualUNet, check_size, default_levels
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import adversarial_loss
 
 DISCRIMINATORS = ("image", "pair")
 
@@ -125,10 +124,10 @@ class DifferenceUNet(nn.Module):
         return self.head(x)
 
 
-@register(name="pg2")
 class PG2(Generator):
     """Pose Guided Person Image Generation (two stages); options: :class:`PG2Options`."""
 
+    name = "pg2"
     needs = frozenset({"heatmap", "mask"})
     preset_options = {
         "market": {"height": 128, "width": 64, "channels": 128, "bottleneck": 64, "l1_weight": 10.0},

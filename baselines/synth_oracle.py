@@ -20,7 +20,7 @@ augmentation protocol or the dataset, not the generators' image quality, is what
 
 It has no parameters and nothing to train (the shared loop writes its checkpoint at once, as for
 ``identity``). Its one option, ``data``, is the SynthPeople folder (the one holding
-``synthpeople.json``); :func:`generators.run_config.configure` fills it from its ``data``
+``synthpeople.json``); :func:`reid_bench.generators.run_config.configure` fills it from its ``data``
 argument (``needs_data_root``), so ``reid-bench run --generator synth-oracle`` works as it is.
 The checkpoint stores that path; the identities and image jobs are rebuilt from the folder's
 config with :func:`reid_bench.data.synth.plan`.
@@ -39,12 +39,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generators import register
-from generators.base import Batch, UntrainedGenerator
 from reid_bench.data import synth
 from reid_bench.data.synth_appearance import Appearance
 from reid_bench.data.synth_scene import Camera
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, UntrainedGenerator
 
 
 class _World(NamedTuple):
@@ -56,10 +55,10 @@ class _World(NamedTuple):
     jobs: dict[str, synth.ImageJob]  # by image name
 
 
-@register(name="synth-oracle")
 class SynthOracle(UntrainedGenerator):
     """The source's SynthPeople identity rendered in the target image's pose; option ``data``."""
 
+    name = "synth-oracle"
     needs = frozenset()  # only the names, which every sample dict has
     needs_data_root = True  # configure() passes its data folder as the option ``data``
     preset_options = {"quick": {}, "market": {}, "deepfashion": {}}

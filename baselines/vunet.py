@@ -56,11 +56,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines._blocks import POINT, ForwardCache, present
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import VGGFeatures, vgg19_layer_names
+from reid_bench.baselines._blocks import POINT, ForwardCache, present
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import VGGFeatures, vgg19_layer_names
 
 VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")  # Keras block{1..5}_conv2
 _RIGHT = (("Rank", "Rkne"), ("Rkne", "Rhip"), ("Rhip", "Rsho"), ("Rsho", "Relb"), ("Relb", "Rwri"))
@@ -272,10 +271,10 @@ class DownTower(nn.Module):
         return h, means, used
 
 
-@register(name="vunet")
 class VUNet(Generator):
     """Variational U-Net; options: :class:`VUNetOptions`."""
 
+    name = "vunet"
     needs = frozenset({"keypoints"})
     preset_options = {
         "market": {"channels": 32, "max_channels": 128, "scales": 7, "kl_start": 50_000, "kl_end": 75_000},

@@ -52,12 +52,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from reid_bench import accel
 from reid_bench.data.synth import SynthConfig, render_dataset
-from reid_bench.io import cache_root
 from reid_bench.reid import backbones
 from reid_bench.reid.config import preset
 from reid_bench.reid.features import extract_features
 from reid_bench.reid.train import build_model
 from reid_bench.reid.transforms import ImageDataset, as_triplets, test_transform
+from reid_bench.storage import cache_root
 
 CPU = torch.device("cpu")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
@@ -165,7 +165,7 @@ def torchreid_extractor(backbone: torch.nn.Module, scratch: Path) -> Any:
     """torchreid's FeatureExtractor on ``backbone``'s weights, saved as a file it loads."""
     with warnings.catch_warnings():  # torchreid warns at import that its Cython evaluator is absent
         warnings.simplefilter("ignore")
-        from torchreid.reid.utils import FeatureExtractor
+        from torchreid.reid.utils import FeatureExtractor  # noqa: PLC0415  (optional: the torchreid extra, imported with its warning silenced)
     weights_file = scratch / "resnet50-random-weights.pth"
     torch.save(backbone.state_dict(), weights_file)
     with contextlib.redirect_stdout(io.StringIO()):  # it prints the loaded / discarded layer names

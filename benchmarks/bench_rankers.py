@@ -24,6 +24,9 @@ import time
 
 import numpy as np
 from bench_evaluator import timed
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.metrics.pairwise import euclidean_distances
 
 from reid_bench.evaluation import evaluate
 from reid_bench.rankers import create
@@ -56,9 +59,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a case 1/8 of Market-1501's size")
     parser.add_argument("--rankers", default="euclidean,cosine,xqda,kissme,lfda,rca,nca,lmnn")
     args = parser.parse_args()
-    from sklearn.decomposition import PCA
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.metrics.pairwise import euclidean_distances
 
     (x, pids, cams), (q, q_pids, q_cams), (g, g_pids, g_cams) = market_like(0.125 if args.quick else 1.0)
     print(f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d')}")

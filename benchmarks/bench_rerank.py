@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reid_bench.rankers import create
+
 
 def current_rss_mb() -> float:
     with open("/proc/self/statm") as fh:
@@ -34,11 +36,11 @@ def current_rss_mb() -> float:
 def worker(which: str, folder: Path) -> None:
     q_g, q_q, g_g = (np.load(folder / f"{name}.npy") for name in ("q_g", "q_q", "g_g"))
     if which == "ours":
-        from reid_bench.rankers import rerank as run
+        from reid_bench.rankers import rerank as run  # noqa: PLC0415  (each worker process loads only the implementation it measures)
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from torchreid.reid.utils.rerank import re_ranking as run
+            from torchreid.reid.utils.rerank import re_ranking as run  # noqa: PLC0415  (likewise; optional: the torchreid extra)
     before = current_rss_mb()
     start = time.perf_counter()
     out = run(q_g, q_q, g_g, 20, 6, 0.3)
@@ -49,8 +51,6 @@ def worker(which: str, folder: Path) -> None:
 
 
 def make_case(folder: Path, scale: float, seed: int = 0) -> tuple[int, int]:
-    from reid_bench.rankers import create
-
     rng = np.random.default_rng(seed)
     n_ids, nq, ng = max(20, int(751 * scale)), int(3368 * scale), int(15913 * scale)
     centres = rng.normal(size=(n_ids, 128)).astype(np.float32)

@@ -23,6 +23,8 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from reid_bench.results import read_rows
+
 TARGET_S = 15 * 60
 
 
@@ -33,7 +35,6 @@ def main() -> None:
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--keep", default=None, help="an empty folder to run in and keep (default: a temporary one)")
     args = parser.parse_args()
-    from reid_bench.results import read_rows
 
     if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
         sys.exit(f"{args.keep} is not empty; the measurement needs a cold cache: give a new folder.")

@@ -48,10 +48,10 @@ import torchvision
 from bench_features import Case, count_flops, machine_description, matmul_cases, peaks
 from torch.utils.data import Dataset, default_collate
 
-from generators import create
-from generators.generate import generate
-from generators.run_config import RunConfig, configure
-from generators.training import train
+from reid_bench.generators import create
+from reid_bench.generators.generate import generate
+from reid_bench.generators.run_config import RunConfig, configure
+from reid_bench.generators.training import train
 
 FLOP_COUNT_BATCH = 1  # FLOPs are counted at this batch and scaled (they are linear in the batch)
 

@@ -1,7 +1,7 @@
 """The generator interface every pose-guided generator (SAN and the baselines) implements.
 
 A generator is an ``nn.Module`` that turns a batch of DESIGN.md sample dicts into images of the
-source person in the target pose. The one training loop (:mod:`generators.training`) drives any
+source person in the target pose. The one training loop (:mod:`reid_bench.generators.training`) drives any
 generator through a two-phase API, so a generator owns its losses and may have several
 discriminators (PATN's appearance and pose discriminators, for instance)::
 

@@ -21,9 +21,10 @@ from typing import Any, Mapping
 
 import torch
 
-from generators.base import Generator
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path
+from reid_bench.generators.base import Generator
+from reid_bench.generators.registry import create
+from reid_bench.storage import atomic_path
 
 FORMAT = "reid-bench-generator/1"
 
@@ -102,7 +103,6 @@ def load(path: str | os.PathLike, generator: str | None = None, **expected: Any)
     ``generator`` and ``expected`` options are checked against the checkpoint: asking for
     ``load(path, "san", blocks=3)`` from a 5-block checkpoint is a :class:`ReidBenchError`.
     """
-    from generators import create
 
     checkpoint = read(path)
     check_matches(checkpoint, path, generator, expected)

@@ -27,9 +27,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from generators.base import Generator
-from generators.samples import to_uint8
 from reid_bench import accel
+from reid_bench.generators.base import Generator
+from reid_bench.generators.samples import to_uint8
 
 SEPARATOR = "___"
 

@@ -5,13 +5,12 @@
 256x256. ``quick`` trains a narrow SAN on SynthPeople at 128x64 in minutes on 2 CPU cores.
 The architecture and loss weights each preset uses are the generator's own
 (``Generator.preset_options``, e.g. SAN's (alpha, beta, gamma) = (10, 15, 5) on Market-1501);
-:func:`generator_options` returns them.
+:func:`reid_bench.generators.registry.preset_options` returns them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from reid_bench.errors import ReidBenchError
 
@@ -78,10 +77,3 @@ def get(name: str) -> GeneratorSettings:
     if name not in PRESETS:
         raise ReidBenchError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
     return PRESETS[name]
-
-
-def generator_options(generator: str, preset: str) -> dict[str, Any]:
-    """The options ``generator`` uses under ``preset`` (empty: its defaults)."""
-    from generators import get as get_generator
-
-    return dict(get_generator(generator).preset_options.get(preset, {}))

@@ -11,20 +11,17 @@ randomly initialised VGG is never used.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from generators import create
-from generators import get as get_generator
-from generators.presets import GeneratorSettings, generator_options
-from generators.presets import get as get_preset
-from reid_bench import __version__, weights
+from reid_bench import weights
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import cache_root, config_hash
+from reid_bench.generators.presets import GeneratorSettings
+from reid_bench.generators.presets import get as get_preset
+from reid_bench.generators.registry import create, preset_options
+from reid_bench.generators.registry import get as get_generator
+from reid_bench.storage import cache_root, config_hash
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ def configure(generator: str, data: str, preset: str = "quick", options: dict[st
     A generator class with ``needs_data_root = True`` (``synth-oracle``) gets ``data`` as its option
     ``data`` unless the user's ``options`` set it."""
     settings = replace(get_preset(preset), **{k: v for k, v in overrides.items() if v is not None})
-    chosen = {**generator_options(generator, preset), **(options or {})}
+    chosen = {**preset_options(generator, preset), **(options or {})}
     if getattr(get_generator(generator), "needs_data_root", False):  # e.g. synth-oracle renders from the dataset
         chosen.setdefault("data", str(data))
     resolved = create(generator, **chosen).options
@@ -81,12 +78,3 @@ def configure(generator: str, data: str, preset: str = "quick", options: dict[st
             resolved = create(generator, **{**chosen, "perceptual": False}).options
             perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"
     return RunConfig(generator, resolved, settings, perceptual, vgg, str(data))
-
-
-def describe_environment(device: torch.device, amp: torch.dtype | None) -> dict[str, Any]:
-    """Versions and hardware, for run.json."""
-    import torchvision
-
-    return {"device": str(device), "amp": str(amp).replace("torch.", "") if amp else "off",
-            "threads": torch.get_num_threads(), "python": platform.python_version(),
-            "torch": torch.__version__, "torchvision": torchvision.__version__, "reid_bench": __version__}

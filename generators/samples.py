@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from reid_bench.io import atomic_path
+from reid_bench.storage import atomic_path
 
 GRID_COLUMNS = ("source", "target pose", "generated", "target")
 _PAD = 2  # pixels of grey between cells

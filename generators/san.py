@@ -29,11 +29,11 @@ How this module reads Sec. 3 (the extracted equations are garbled; the prose dec
   image at the input resolution. Each transposed conv is given the exact size of the matching
   encoder feature (``output_size``), so odd sizes work: 176 -> 88 -> 44 -> 22 -> 11 -> 6 and back.
 - Discriminator (3.2): two stride-2 convs, three residual blocks, a 3x3 conv to one channel per
-  patch and a sigmoid (folded into the loss, see :mod:`generators.losses`). It sees the source
+  patch and a sigmoid (folded into the loss, see :mod:`reid_bench.generators.losses`). It sees the source
   image concatenated with a candidate (eq. 4: D(I_ps, I_pt) vs D(I_ps, Î_pt)) and judges whether
   the candidate shows the source person.
 - Loss (3.3, eq. 7): alpha * adversarial + beta * L1 + gamma * perceptual (VGG-19, default layer
-  relu1_2, see :mod:`generators.losses`). Paper weights: Market-1501 (10, 15, 5), DeepFashion
+  relu1_2, see :mod:`reid_bench.generators.losses`). Paper weights: Market-1501 (10, 15, 5), DeepFashion
   (15, 1, 5); ``perceptual=False`` is the paper's "no perceptual loss" ablation.
 """
 
@@ -47,10 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generators import register
-from generators.base import Batch, Generator
-from generators.losses import VGGFeatures, adversarial_loss, perceptual_loss, vgg19_layer_names
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import Batch, Generator
+from reid_bench.generators.losses import VGGFeatures, adversarial_loss, perceptual_loss, vgg19_layer_names
 
 PARSING_LABELS = 20  # LIP labels, background included
 ATTENTION_FORMS = ("paper", "patn")
@@ -194,10 +193,10 @@ class PairDiscriminator(nn.Module):
         return self.net(torch.cat([source, candidate], dim=1))
 
 
-@register(name="san")
 class SAN(Generator):
     """The Semantic Attention Network generator; options: :class:`SANOptions`."""
 
+    name = "san"
     needs = frozenset({"parsing", "mask"})
     preset_options = {
         "market": {"channels": 64, "blocks": 5, "alpha": 10.0, "beta": 15.0, "gamma": 5.0},

@@ -10,7 +10,8 @@ fp32. On the CPU a run is deterministic for a seed and a processor.
 
 An output folder holds::
 
-    run.json               resolved config, perceptual on/off, versions, seed, timings
+    run.json               the run record (reid_bench.records): resolved config, perceptual on/off,
+                           provenance, environment, and once finished the steps and seconds
     losses.csv             step, lr, seconds, g_<term>..., d_<term>... averaged over log_every steps
     samples/step_NNNNNNN.png   source | target pose | generated | target, fixed pairs
     checkpoints/latest.pt  resumable state (atomic): weights, optimisers, schedulers, scalers, RNG, step
@@ -37,30 +38,32 @@ means.
 from __future__ import annotations
 
 import csv
-import json
 import os
+import random
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
-from generators import checkpoints, create
-from generators.base import Batch, Generator, set_requires_grad
-from generators.presets import GeneratorSettings, steps_per_epoch
-from generators.run_config import RunConfig, describe_environment
-from generators.samples import save_grid
 from reid_bench import distributed
-from reid_bench.accel import (autocast, channels_last, compile_module, grad_scaler, move_batch, pick_device,
-                              resolve_amp)
+from reid_bench.accel import autocast, channels_last, compile_module, grad_scaler, move_batch, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path, exclusive_folder
+from reid_bench.generators import checkpoints
+from reid_bench.generators.base import Batch, Generator, set_requires_grad
+from reid_bench.generators.presets import GeneratorSettings, steps_per_epoch
+from reid_bench.generators.registry import create
+from reid_bench.generators.run_config import RunConfig
+from reid_bench.generators.samples import save_grid
 from reid_bench.profiling import OFF, Profile
+from reid_bench.records import write_run_record
+from reid_bench.storage import atomic_path, exclusive_folder
 
 # Settings that change the arithmetic of a run: a resumed run must use the same ones.
 _RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed")
@@ -159,9 +162,7 @@ class LossLog:
 
 
 def _rng_state() -> dict[str, Any]:
-    import random
 
-    import numpy as np
 
     kind, keys, position, has_gauss, gauss = np.random.get_state()
     return {
@@ -173,9 +174,7 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
-    import random
 
-    import numpy as np
 
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
@@ -315,11 +314,6 @@ def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, s
                       persistent_workers=workers > 0)
 
 
-def _write_json(path: Path, content: Mapping[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None = None,
           device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True,
           profile: Profile = OFF) -> TrainResult:
@@ -332,7 +326,7 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     schedule still spans the whole run); the same call without it continues. ``profile``
     (``--profile``) gets the seconds of data loading, each part of a step, samples and checkpoints.
 
-    The output folder is locked while a process trains into it (:func:`reid_bench.io.exclusive_folder`).
+    The output folder is locked while a process trains into it (:func:`reid_bench.storage.exclusive_folder`).
     """
     lock = exclusive_folder(out, f"{config.generator} training") if distributed.is_main() else nullcontext()
     with lock:
@@ -381,10 +375,9 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         for module in (model, discriminators):
             distributed.broadcast_module(module)
         torch.manual_seed(distributed.rank_seed(settings.seed * 1_000_003 + step))
-    run = {**config.describe(), **describe_environment(device, trainer.amp), "total_steps": total,
-           "pairs": len(pairs), "resumed_from": step, "processes": distributed.world_size()}
+    run = {**config.describe(), "total_steps": total, "pairs": len(pairs), "resumed_from": step}
     if main:
-        _write_json(out / "run.json", run)
+        write_run_record(out, "generator", run, device=device, precision=trainer.amp)
     log = LossLog(out / "losses.csv", step) if main else None
     sample_source = sample_pairs if sample_pairs is not None else pairs
     shown = default_collate([sample_source[i] for i in range(min(settings.sample_count, len(sample_source)))])
@@ -424,5 +417,6 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         state_path.unlink(missing_ok=True)  # optimiser states are ~3x the model; the run is complete
         if state_path.parent.is_dir() and not any(state_path.parent.iterdir()):
             state_path.parent.rmdir()
-        _write_json(out / "run.json", {**run, "finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
+        write_run_record(out, "generator", run, device=device, precision=trainer.amp,
+                         outcome={"finished_step": step, "wall_s": round(time.perf_counter() - started, 1)})
     return TrainResult(out, step, total, finished, config.perceptual)

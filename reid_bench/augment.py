@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.cluster import KMeans
 
 from reid_bench.data import ImageRecord, PoseTransferPairs, ReidDataset
 from reid_bench.data.market import MARKET_FOLDERS, list_images, parse_market_name
 from reid_bench.data.pose_model import CORE_POINTS
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path
+from reid_bench.generators.generate import generate, output_name
+from reid_bench.storage import atomic_path
 
 POSE_STRATEGIES = ("random", "kmeans")
 MANIFEST = "manifest.csv"
@@ -73,7 +75,6 @@ def choose_targets(dataset: ReidDataset, config: AugmentConfig) -> list[tuple[st
 
 def pose_medoids(dataset: ReidDataset, clusters: int, rng: np.random.Generator) -> list[str]:
     """The training images closest to the centres of k-means clusters of their core keypoints."""
-    from sklearn.cluster import KMeans
 
     keypoints = dataset.keypoints("train")
     names, vectors = [], []
@@ -99,7 +100,6 @@ def write_augmented_set(dataset: ReidDataset, model, pairs: list[tuple[str, str]
 
     Generation resumes file by file in ``out.partial``; ``out`` appears only when complete.
     """
-    from generators.generate import generate, output_name
 
     out = Path(out)
     if (out / MANIFEST).is_file():

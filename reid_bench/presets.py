@@ -1,6 +1,6 @@
 """Run presets of ``reid-bench run``: which generator, Re-ID and data settings go together.
 
-A run preset names a generator-loop preset (:mod:`generators.presets`) and a Re-ID preset
+A run preset names a generator-loop preset (:mod:`reid_bench.generators.presets`) and a Re-ID preset
 (:mod:`reid_bench.reid.config`), each holding its own fields, and adds what only the run needs.
 ``quick`` is the CPU laptop on the embedded SynthPeople; ``market`` and ``deepfashion`` are the
 paper's settings for GPUs on the real folders (``--data`` required).

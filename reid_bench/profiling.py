@@ -21,8 +21,7 @@ from typing import Iterable, Iterator, TypeVar
 
 import torch
 
-from reid_bench.io import atomic_path
-
+from reid_bench.storage import atomic_path
 
 T = TypeVar("T")
 _END = object()

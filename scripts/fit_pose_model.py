@@ -19,7 +19,12 @@ from scipy import optimize
 
 from reid_bench.data.formats import read_keypoints_csv
 from reid_bench.data.pose_model import (
-    FITTED, PoseDistribution, frechet_distance, normalised_core, pose_from_params, sample_params,
+    FITTED,
+    PoseDistribution,
+    frechet_distance,
+    normalised_core,
+    pose_from_params,
+    sample_params,
     visible_keypoints,
 )
 

@@ -29,19 +29,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import generators
-from generators.run_config import configure
-from generators.training import train
-from reid_bench import presets
+from reid_bench import generators, presets
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import embedded_root
-from reid_bench.io import cache_root, config_hash
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
 from reid_bench.quality.comparison import comparison_figure
 from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, load_networks
 from reid_bench.quality.rows import write_rows
 from reid_bench.reid import preset as reid_preset
 from reid_bench.reid import train_reid
-from reid_bench.run import reid_settings
+from reid_bench.run.pipeline import reid_settings
+from reid_bench.storage import cache_root, config_hash
 
 
 def identity_model(dataset, seed: int) -> str:

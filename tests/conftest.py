@@ -8,7 +8,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+from reid_bench import accel
+from reid_bench.data.synth import SynthConfig, render_dataset
 
 MARKET_SAMPLE = Path(__file__).resolve().parent / "data" / "market1501"  # see its PROVENANCE.md
 FULL_MARKET = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "market1501"
@@ -136,7 +140,6 @@ def portable_precision(monkeypatch) -> None:
     """Every test runs ``amp="auto"`` in fp32, whatever the CPU: on a CPU with native bf16 (AMX,
     AVX512-BF16) ``auto`` would pick bf16, and results would depend on the machine. The bf16 path
     is tested explicitly (``amp="bf16"``) in test_accel.py."""
-    from reid_bench import accel
 
     monkeypatch.setattr(accel, "native_cpu_bf16", lambda: False)
 
@@ -144,7 +147,6 @@ def portable_precision(monkeypatch) -> None:
 @pytest.fixture
 def one_thread():
     """Tiny convolutions run faster on one thread, whatever else the machine is doing."""
-    import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -161,6 +163,5 @@ def no_vgg(tmp_path: Path, monkeypatch) -> None:
 @pytest.fixture(scope="session")
 def people(tmp_path_factory) -> Path:
     """A tiny SynthPeople render (4 identities), shared by the generator tests."""
-    from reid_bench.data.synth import SynthConfig, render_dataset
 
     return render_dataset(tmp_path_factory.mktemp("synth") / "people", SynthConfig(identities=4), workers=1).root

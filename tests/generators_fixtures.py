@@ -17,11 +17,11 @@ from conftest import STANDING_POSE
 from torch import nn
 from torch.utils.data import Dataset, Subset, default_collate
 
-import generators
-from generators.run_config import RunConfig, configure
-from generators.training import TrainResult, train
+from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.run_config import RunConfig, configure
+from reid_bench.generators.training import TrainResult, train
 
 LABELS = {"face": 13, "upper": 5, "pants": 9}
 

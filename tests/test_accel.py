@@ -12,16 +12,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_reid_toydata import make_toy_market, read_split
 
-import generators
-from generators.base import UntrainedGenerator
-from generators.run_config import configure
-from generators.training import train
-from reid_bench import accel
+from reid_bench import accel, generators
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import UntrainedGenerator
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
+from reid_bench.records import read_run_record
 from reid_bench.reid import extract_features, preset, train_reid
-from test_reid_toydata import make_toy_market, read_split
 
 CPU = torch.device("cpu")
 
@@ -82,8 +82,7 @@ def test_reid_trains_in_bf16_channels_last_and_its_features_match_fp32(trainer: 
     settings = preset("quick").replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
                                        amp="bf16", channels_last=True)
     trained = train_reid(toy["train"], trainer, settings, tmp_path / "run", seed=0)
-    info = (tmp_path / "run" / "run.json").read_text()
-    assert '"precision": "bf16"' in info
+    assert read_run_record(tmp_path / "run" / "run.json")["environment"]["precision"] == "bf16"
     low = extract_features(trained.model, toy["query"], settings)
     full = extract_features(trained.model, toy["query"], settings.replace(amp="off", channels_last=False))
     assert low.dtype == np.float32 and np.isfinite(low).all()
@@ -95,7 +94,7 @@ def suite_generators_to_train() -> list[str]:
     """The suite's own trainable generators (not identity / synth-oracle, which have nothing to train,
     nor generators a test module registers for itself)."""
     return [name for name in generators.names()
-            if generators.get(name).__module__.split(".")[0] in ("generators", "baselines")
+            if generators.get(name).__module__.startswith(("reid_bench.generators.", "reid_bench.baselines."))
             and not issubclass(generators.get(name), UntrainedGenerator)]
 
 
@@ -106,7 +105,7 @@ def test_every_generator_trains_a_step_in_bf16(name: str, people, tmp_path, no_v
     pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get(name).needs, image_size=(128, 64))
     result = train(config, torch.utils.data.Subset(pairs, range(2)), tmp_path / name, progress=False)
     assert result.finished
-    assert '"amp": "bfloat16"' in (tmp_path / name / "run.json").read_text()
+    assert read_run_record(tmp_path / name / "run.json")["environment"]["precision"] == "bf16"
     with open(result.losses, newline="") as handle:
         rows = list(csv.DictReader(handle))
     totals = [float(row["g_total"]) for row in rows]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import generators
+from reid_bench import generators
 from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, write_augmented_set
 from reid_bench.data import load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset

@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (STANDING, check_gradients_reach_every_parameter, check_offline_vgg_rule,
-                                 check_output_size_and_range, collated_batch, overfit_l1, two_steps_in_the_loop)
+from generators_fixtures import (
+    STANDING,
+    check_gradients_reach_every_parameter,
+    check_offline_vgg_rule,
+    check_output_size_and_range,
+    collated_batch,
+    overfit_l1,
+    two_steps_in_the_loop,
+)
 from torch import nn
 
-import generators
-from baselines.defgan import deform, nearest_neighbour_l1, part_affines, part_masks
+from reid_bench import generators
+from reid_bench.baselines.defgan import deform, nearest_neighbour_l1, part_affines, part_masks
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (STANDING, check_gradients_reach_every_parameter, check_output_size_and_range,
-                                 collated_batch, overfit_l1, two_steps_in_the_loop)
+from generators_fixtures import (
+    STANDING,
+    check_gradients_reach_every_parameter,
+    check_output_size_and_range,
+    collated_batch,
+    overfit_l1,
+    two_steps_in_the_loop,
+)
 
-import generators
-from baselines._blocks import POINT
-from baselines.dpig import PARTS, part_boxes
+from reid_bench import generators
+from reid_bench.baselines._blocks import POINT
+from reid_bench.baselines.dpig import PARTS, part_boxes
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -9,13 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-import generators
-from generators.generate import generate, output_name
-from generators.run_config import configure
-from generators.training import train
+from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.generate import generate, output_name
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
 
 
 def test_registered_with_no_options_no_parameters_no_needs() -> None:

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (check_gradients_reach_every_parameter, check_output_size_and_range, first_pairs,
-                                 overfit_in_the_loop, random_pose_batch)
+from generators_fixtures import (
+    check_gradients_reach_every_parameter,
+    check_output_size_and_range,
+    first_pairs,
+    overfit_in_the_loop,
+    random_pose_batch,
+)
 from torch import nn
 
-import generators
-from baselines.patn import PATBlock
-from generators.base import count_parameters
-from generators.run_config import configure
+from reid_bench import generators
+from reid_bench.baselines.patn import PATBlock
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import count_parameters
+from reid_bench.generators.run_config import configure
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 

@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (check_gradients_reach_every_parameter, check_output_size_and_range, collated_batch,
-                                 logged_losses, overfit_l1, two_steps_in_the_loop)
+from generators_fixtures import (
+    check_gradients_reach_every_parameter,
+    check_output_size_and_range,
+    collated_batch,
+    logged_losses,
+    overfit_l1,
+    two_steps_in_the_loop,
+)
 from torch import nn
 
-import generators
+from reid_bench import generators
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

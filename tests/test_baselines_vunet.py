@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (STANDING, check_offline_vgg_rule, check_output_size_and_range, collated_batch,
-                                 overfit_l1, silent_parameters, two_steps_in_the_loop)
+from generators_fixtures import (
+    STANDING,
+    check_offline_vgg_rule,
+    check_output_size_and_range,
+    collated_batch,
+    overfit_l1,
+    silent_parameters,
+    two_steps_in_the_loop,
+)
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-import generators
-from baselines.vunet import stickman
+from reid_bench import generators
+from reid_bench.baselines.vunet import stickman
 from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")

@@ -88,7 +88,7 @@ def test_market_errors(tmp_path, market_dir):
 
 
 def test_torchreid_reads_the_same_pids_and_camids(tmp_path, data_files):
-    from torchreid.reid.data.datasets.image.market1501 import Market1501
+    from torchreid.reid.data.datasets.image.market1501 import Market1501  # noqa: PLC0415  (optional: the torchreid extra)
 
     data_files.write_market(tmp_path / "market1501" / "Market-1501-v15.09.15")
     ours = load_dataset(tmp_path / "market1501")

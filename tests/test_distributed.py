@@ -3,7 +3,6 @@ process takes with the same global batch; torchrun through ``reid-bench --nproc`
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -15,18 +14,18 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from generators_fixtures import SyntheticPairs
+from test_reid_toydata import make_toy_market, read_split
 from torch import nn
 
-import generators
-from generators import checkpoints
-from generators.run_config import configure
-from generators.training import StepBatchSampler, train
-from reid_bench import distributed
-from reid_bench.cli import launch_command
+from reid_bench import distributed, generators
+from reid_bench.cli import launch_command, main
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators import checkpoints
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import StepBatchSampler, train
+from reid_bench.records import read_run_record
 from reid_bench.reid import backbones, preset, train_reid
 from reid_bench.reid.train import _loader, build_model
-from test_reid_toydata import make_toy_market, read_split
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
@@ -100,7 +99,7 @@ def test_two_processes_train_as_one_with_the_same_global_batch(tmp_path: Path, m
         for key in one:
             scale = one[key].abs().max().item() + 1e-12
             assert torch.allclose(one[key], two[key], rtol=0, atol=tolerance * scale), (name, key)
-    assert json.loads((tmp_path / "two" / "ide" / "run.json").read_text())["processes"] == WORLD
+    assert read_run_record(tmp_path / "two" / "ide" / "run.json")["environment"]["processes"] == WORLD
 
     # Training moved the weights 10x and more beyond those tolerances, so the comparisons can fail.
     torch.manual_seed(3)
@@ -199,7 +198,6 @@ def test_nproc_relaunches_through_torchrun() -> None:
 
 
 def test_nproc_only_for_training_commands(capsys: pytest.CaptureFixture) -> None:
-    from reid_bench.cli import main
 
     assert main(["--nproc", "2", "weights"]) == 2
     assert "applies to run, train-reid, train-generator only" in capsys.readouterr().err
@@ -217,7 +215,7 @@ def test_train_reid_under_torchrun_writes_one_checkpoint(tmp_path: Path) -> None
     assert done.stdout.count("checkpoint: ") == 1  # rank 0 alone prints
     assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "run.json"]
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
-    assert json.loads((out / "run.json").read_text())["processes"] == 2
+    assert read_run_record(out / "run.json")["environment"]["processes"] == 2
 
 
 def test_train_generator_under_torchrun_writes_one_generator(tmp_path: Path, people: Path) -> None:
@@ -229,4 +227,4 @@ def test_train_generator_under_torchrun_writes_one_generator(tmp_path: Path, peo
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("finished: 2/2 steps") == 1  # rank 0 alone prints
-    assert (out / "generator.pt").is_file() and json.loads((out / "run.json").read_text())["processes"] == 2
+    assert (out / "generator.pt").is_file() and read_run_record(out / "run.json")["environment"]["processes"] == 2

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+import reid_bench.evaluation.metrics as module
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation import evaluate
 
@@ -209,7 +210,6 @@ def test_bad_options(option):
 
 @pytest.mark.parametrize("ties", ["index", "argsort"])
 def test_many_small_chunks_give_the_same_result(monkeypatch, ties):
-    import reid_bench.evaluation as module
 
     rng = np.random.default_rng(6)
     case = random_case(rng, 70, 300, junk=20, integer_distances=True)

@@ -7,13 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from generators_fixtures import SyntheticPairs
+from test_reid_toydata import make_toy_market, read_split
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import LOCK_NAME, exclusive_folder
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
+from reid_bench.reid import preset, train_reid
+from reid_bench.storage import LOCK_NAME, exclusive_folder
 
 HOLD = """
 import sys, time
-from reid_bench.io import exclusive_folder
+from reid_bench.storage import exclusive_folder
 with exclusive_folder(sys.argv[1], "a test model"):
     print("locked", flush=True)
     time.sleep(60)
@@ -37,11 +42,7 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path: P
 
 
 def test_the_trainers_refuse_a_folder_another_process_trains_into(tmp_path: Path, people: Path) -> None:
-    from generators.run_config import configure
-    from generators.training import train
-    from generators_fixtures import SyntheticPairs
-    from reid_bench.reid import preset, train_reid
-    from test_reid_toydata import make_toy_market, read_split
+
 
     busy = tmp_path / "busy"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(busy)], stdout=subprocess.PIPE, text=True)

@@ -4,24 +4,25 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from generators_fixtures import SyntheticPairs
 from PIL import Image
 
-import generators
-from generators import checkpoints
-from generators.run_config import configure
-from generators.generate import generate
-from generators.training import LossLog, StepBatchSampler, train
+from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators import checkpoints
+from reid_bench.generators.generate import generate
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import LossLog, StepBatchSampler, train
+from reid_bench.records import read_run_record
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
@@ -75,7 +76,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     half = train(config, SyntheticPairs(8), tmp_path / "resumed", stop_at=6, progress=False)
     assert not half.finished and half.step == 6 and (half.out / "checkpoints" / "latest.pt").exists()
     resumed = train(config, SyntheticPairs(8), tmp_path / "resumed", progress=False)
-    assert resumed.finished and json.loads((resumed.out / "run.json").read_text())["resumed_from"] == 6
+    assert resumed.finished and read_run_record(resumed.out / "run.json")["config"]["resumed_from"] == 6
     a, b = (checkpoints.read(r.generator)["state_dict"] for r in (straight, resumed))
     assert all(torch.equal(a[key], b[key]) for key in a)
     assert [row["step"] for row in rows(resumed.out)] == [row["step"] for row in rows(straight.out)]
@@ -152,7 +153,7 @@ def test_quick_preset_records_perceptual_off(tmp_path: Path) -> None:
     config = tiny_config(2)
     assert config.perceptual.startswith("off (vgg19 weights missing")
     result = train(config, SyntheticPairs(8), tmp_path / "run", progress=False)
-    run = json.loads((result.out / "run.json").read_text())
+    run = read_run_record(result.out / "run.json")["config"]
     assert run["perceptual"] == config.perceptual and run["options"]["perceptual"] is False
     assert checkpoints.read(result.generator)["meta"]["perceptual"] == config.perceptual
     assert "g_perceptual" not in rows(result.out)[0]
@@ -167,7 +168,6 @@ def test_market_preset_stops_without_vgg() -> None:
 
 def test_perceptual_term_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     """A random-weights STAND-IN for vgg19-dcbb9e9d.pth: exercises the code path, measures nothing."""
-    import torchvision
 
     features = torchvision.models.vgg19(weights=None).features[:4]
     stand_in = tmp_path / "random-vgg19-STAND-IN.pth"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
-import generators
-from generators import checkpoints
 from generators_fixtures import random_batch
+
+from reid_bench import generators
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators import checkpoints
 
 TINY = {"channels": 2, "blocks": 5, "perceptual": False}
 

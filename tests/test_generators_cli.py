@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from generators.generate import output_name, parse_output_name
 from reid_bench.cli import main
 from reid_bench.cli.generators import parse_options
 from reid_bench.data import read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.generators.generate import output_name, parse_output_name
 
 TINY = ["--option", "channels=4", "--option", "blocks=1"]
 

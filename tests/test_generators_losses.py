@@ -13,8 +13,8 @@ import pytest
 import torch
 import torchvision
 
-from generators.losses import VGGFeatures, adversarial_loss, perceptual_loss, vgg19_layer_names
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.losses import VGGFeatures, adversarial_loss, perceptual_loss, vgg19_layer_names
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-import generators
-from generators.base import Generator
+from reid_bench import generators
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators import registry
+from reid_bench.generators.base import Generator
 
 PLUGIN = '''
 import torch
 from torch import nn
-from generators.base import Generator
+from reid_bench.generators.base import Generator
 
 
 class EchoGAN(Generator):
@@ -77,7 +78,7 @@ def test_register_decorator_and_name_clash() -> None:
         with pytest.raises(ReidBenchError, match="registered twice"):
             generators.register(generators.get("san"), name="test-identity")
     finally:
-        generators._REGISTRY.pop("test-identity")
+        registry._REGISTRY.pop("test-identity")
 
 
 def test_entry_point_plugin_registers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,7 +97,7 @@ def test_entry_point_plugin_registers(tmp_path: Path, monkeypatch: pytest.Monkey
         assert model.name == "echo" and model.options == {"gain": 2.0}
         assert generators.get("echo").needs == {"keypoints"}
     finally:
-        generators._REGISTRY.pop("echo", None)
+        registry._REGISTRY.pop("echo", None)
 
 
 def test_broken_entry_point_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,5 +106,5 @@ def test_broken_entry_point_is_a_clear_error(tmp_path: Path, monkeypatch: pytest
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-gan\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(f"[{generators.ENTRY_POINT_GROUP}]\nbroken = os:path\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ReidBenchError, match="not a generators.base.Generator subclass"):
+    with pytest.raises(ReidBenchError, match="not a reid_bench.generators.base.Generator subclass"):
         generators.names()

@@ -15,18 +15,19 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_quality_fid import StandInFeatures
 
-import generators
-from generators.base import Generator
-from generators.checkpoints import record, save
-from generators.generate import output_name
+from reid_bench import generators
 from reid_bench.cli import main
 from reid_bench.data import load_dataset, read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.generators.base import Generator
+from reid_bench.generators.checkpoints import record, save
+from reid_bench.generators.generate import output_name
 from reid_bench.quality.comparison import evenly_spaced, shared_pairs, target_pose_picture
 from reid_bench.quality.evaluate import Networks, QualitySettings, evaluate_checkpoint, evaluate_folder
 from reid_bench.quality.rows import QUALITY_FIELDS
-from test_quality_fid import StandInFeatures
+from reid_bench.reid import preset, train_reid
 
 
 def stand_in_lpips(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
@@ -113,7 +114,6 @@ def test_targets_score_above_sources_with_stand_in_networks(world: dict[str, Pat
 
 def test_identity_metrics_with_a_trained_reid_model(world: dict[str, Path], offline: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
-    from reid_bench.reid import preset, train_reid
 
     settings = preset("quick").replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
     train_reid(load_dataset(world["data"]).train, "ide", settings, offline / "reid", seed=0)

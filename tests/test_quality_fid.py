@@ -14,6 +14,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+from pytorch_fid import inception as fid_inception
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.quality import fid
@@ -92,7 +93,6 @@ def test_reference_statistics_are_cached_by_network_and_files(tmp_path: Path, mo
 @pytest.fixture(scope="module")
 def random_inception(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RANDOM_INCEPTION: a file with the FID Inception's architecture and random weights (test only)."""
-    from pytorch_fid import inception as fid_inception
 
     with mock.patch.object(torch.nn.Module, "load_state_dict", lambda self, *args, **kwargs: None), \
             mock.patch.object(fid_inception, "load_state_dict_from_url", lambda *args, **kwargs: None):

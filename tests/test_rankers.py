@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.linalg import eigh
 from scipy.spatial.distance import cdist
 
 from reid_bench.errors import ReidBenchError
@@ -175,7 +176,6 @@ def test_xqda_qr_shortcut_gives_the_full_space_metric():
     model = create("xqda", pairs="cross_camera").fit(x, pids, camids)
     assert model.basis_ is not None
     s_in, n_in, s_ex, n_ex = all_pairs_scatter(x, pids, camids, lambda a, b: camids[a] != camids[b])
-    from scipy.linalg import eigh
 
     lam, v = eigh(s_ex / n_ex, s_in / n_in + 0.001 * np.eye(40))
     v = v[:, lam > 1]

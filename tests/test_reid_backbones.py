@@ -64,7 +64,7 @@ def test_weights_of_another_network_are_refused(tmp_path: Path, empty_hub: Path)
 
 @pytest.mark.filterwarnings("ignore:Cython evaluation")
 def test_torchreid_backbone_builds_without_download(no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from torchreid.reid.models import osnet
+    from torchreid.reid.models import osnet  # noqa: PLC0415  (optional: the torchreid extra, imported under its warning filter)
 
     def never(*args, **kwargs):
         raise AssertionError("torchreid tried to load pretrained weights")

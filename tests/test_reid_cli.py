@@ -6,13 +6,13 @@ import csv
 from pathlib import Path
 
 import pytest
+from test_reid_toydata import make_toy_market
 
 from reid_bench.cli import main
-from reid_bench.data import load_dataset
 from reid_bench.cli.reid import parse_overrides
+from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.rows import REID_COLUMNS
-from test_reid_toydata import make_toy_market
 
 SMALL = ["--set", "height=64", "--set", "width=32", "--set", "batch_size=16", "--set", "lr=0.003"]
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
+from test_reid_toydata import make_toy_market, rank1, read_split
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.reid import backbones, extract_features, load_checkpoint, preset, train_reid
 from reid_bench.reid.train import build_model
-from test_reid_toydata import make_toy_market, rank1, read_split
 
 TOY = preset("quick").replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=100)
 
@@ -173,7 +174,6 @@ def test_bad_checkpoints_are_one_sentence_errors(toy: dict, tmp_path: Path) -> N
 
 def test_fixbase_epochs_train_only_the_new_layers(toy: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """torchreid's fixbase_epoch: with pretrained weights the backbone (and its BN statistics) stays put."""
-    import torchvision
 
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)

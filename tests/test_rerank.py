@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+import reid_bench.rankers.reranking as module
 from reid_bench.errors import ReidBenchError
 from reid_bench.rankers import Reranked, create, rerank
 
@@ -41,7 +42,6 @@ def test_equals_torchreid(k1, k2, lambda_value):
 
 
 def test_equals_torchreid_on_float32_with_more_items_than_a_chunk(monkeypatch):
-    import reid_bench.rankers.reranking as module
 
     monkeypatch.setattr(module, "_CHUNK_BYTES", 40 * 4 * 330)  # 40-row chunks
     monkeypatch.setattr(module, "_JOIN_ITEMS", 500)  # many small Jaccard joins

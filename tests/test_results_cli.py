@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from results_fixtures import row
 
 from reid_bench.cli import main
 from reid_bench.results.rows import append_rows
-from results_fixtures import row
 
 
 @pytest.fixture

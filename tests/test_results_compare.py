@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from results_fixtures import row
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.compare import compare_rows, format_comparison
 from reid_bench.results.stats import paired_p_value, summarize
-from results_fixtures import row
 
 
 def _three_seeds(rank1s, maps, **changes):

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from results_fixtures import row
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.results.plots import (cmc_path, gain_by_factor, load_cmc, plot_cmc, plot_gain_vs_factor,
-                                      plot_image_grid, save_cmc)
-from results_fixtures import row
+from reid_bench.figures import plot_image_grid
+from reid_bench.results.plots import cmc_path, gain_by_factor, load_cmc, plot_cmc, plot_gain_vs_factor, save_cmc
 
 CURVES = {"IDE + Euclidean": np.array([0.5, 0.7, 0.8, 0.9]), "IDE + XQDA": np.array([0.6, 0.75, 0.85, 0.95])}
 

@@ -6,12 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from results_fixtures import BASE, row
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.inputs import collect, read_any
-from reid_bench.results.rows import (REID_COLUMNS, ResultRow, append_rows, existing_keys, read_rows,
-                                     row_exists)
-from results_fixtures import BASE, row
+from reid_bench.results.rows import REID_COLUMNS, ResultRow, append_rows, existing_keys, read_rows, row_exists
 
 HEADER = ",".join(REID_COLUMNS)
 GOOD_LINE = ("market1501,none,1,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,0,quick,true,n/a,cfg0,abc,"

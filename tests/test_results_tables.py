@@ -6,13 +6,14 @@ import csv
 import io
 
 import pytest
+from results_fixtures import row
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.quality.rows import QUALITY_FIELDS
 from reid_bench.results.published import PublishedRow, same_dataset
-from reid_bench.results.report import default_out, write_tables
 from reid_bench.results.rows import append_rows
+from reid_bench.results.table_files import default_out, write_tables
 from reid_bench.results.tables import build_sections, protocol_label, render_reid_table
-from results_fixtures import row
 
 PUBLISHED = [
     PublishedRow("reid", "market1501", "none (IDE ResNet-50)", "euclidean", "rank1", 75.62, "IDE README"),
@@ -125,7 +126,6 @@ def test_write_tables_files_and_default_folder(tmp_path):
 
 
 def test_write_tables_adds_table1_for_quality_rows(tmp_path):
-    from reid_bench.quality.rows import QUALITY_FIELDS
 
     append_rows(tmp_path / "reid.csv", hand_rows())
     quality = tmp_path / "quality.csv"

@@ -8,12 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from reid_bench import run as run_module
+import reid_bench.generators.training
+import reid_bench.reid.train
 from reid_bench.cli import main
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.records import read_run_record
+from reid_bench.reid import preset
+from reid_bench.reid.train import set_lr
 from reid_bench.results import read_rows
-from reid_bench.run import PROTOCOLS, RunRequest, budget_settings, run
+from reid_bench.run import pipeline as run_module
+from reid_bench.run.pipeline import PROTOCOLS, RunRequest, budget_settings, reid_settings, run
 
 TINY = dict(generator_steps=2, reid_epochs=1, backbone="tiny", seeds=(1,), preset="quick")
 
@@ -61,10 +67,8 @@ def test_rerun_reuses_every_step_and_adds_no_rows(tiny_data: Path, tmp_path: Pat
     def must_not_run(*args, **kwargs):
         raise AssertionError("a cached step ran again")
 
-    import generators.training
-    import reid_bench.reid.train
 
-    monkeypatch.setattr(generators.training, "_Trainer", must_not_run)
+    monkeypatch.setattr(reid_bench.generators.training, "_Trainer", must_not_run)
     monkeypatch.setattr(reid_bench.reid.train, "_train_epoch", must_not_run)
     monkeypatch.setattr(run_module, "choose_targets", lambda *a, **k: [])  # generation would see no pairs
     summary = run(_request(tiny_data, out), echo=lambda text: None, progress=False)
@@ -97,7 +101,6 @@ def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: P
 
 
 def test_budget_gives_the_augmented_run_the_same_steps():
-    from reid_bench.reid import preset
 
     settings = preset("quick").replace(epochs=12, lr_step=6)
     same = budget_settings(settings, 100, 300, "steps")
@@ -108,9 +111,7 @@ def test_budget_gives_the_augmented_run_the_same_steps():
 
 def _first_decayed_step(settings, images: int) -> int:
     """The first optimisation step whose lr is decayed, as the Re-ID loop sets it."""
-    import torch
 
-    from reid_bench.reid.train import set_lr
 
     steps_per_epoch = images // settings.batch_size
     optimizer = torch.optim.SGD([{"params": [torch.zeros(1)], "lr": 1.0, "initial_lr": 1.0}], lr=1.0)
@@ -123,8 +124,6 @@ def _first_decayed_step(settings, images: int) -> int:
 
 def test_budget_decays_the_lr_at_the_same_step_in_both_arms():
     """The default run: 1,782 real images, K=3 adds 3,564; the real-only arm decays after 4.2 of 6 epochs."""
-    from reid_bench.reid import preset
-    from reid_bench.run import reid_settings
 
     real = reid_settings(preset("quick"), 6, None)
     augmented = budget_settings(real, 1782, 5346, "steps")
@@ -159,8 +158,6 @@ def test_cli_bad_arguments_are_one_sentence(tmp_path: Path, capsys):
 
 
 def test_epoch_override_keeps_the_decay_share():
-    from reid_bench.reid import preset
-    from reid_bench.run import reid_settings
 
     quick = preset("quick").replace(epochs=10, lr_step=7)
     six = reid_settings(quick, 6, "tiny")
@@ -181,5 +178,5 @@ def test_run_under_torchrun_writes_each_row_once(tiny_data: Path, tmp_path: Path
     rows = read_rows(out / "results.csv")
     assert sorted((row.generator, row.ranker) for row in rows) == sorted(
         (generator, ranker) for generator in ("none", "identity") for ranker in PROTOCOLS["ide"])
-    run_json = next((tmp_path / "cache" / "reid").glob("*/run.json")).read_text()
-    assert '"processes": 2' in run_json
+    run_json = next((tmp_path / "cache" / "reid").glob("*/run.json"))
+    assert read_run_record(run_json)["environment"]["processes"] == 2

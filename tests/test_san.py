@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from generators_fixtures import random_batch
 from torch import nn
 
-import generators
-from generators.base import count_parameters
-from generators.san import SemanticAttentionBlock
-from generators_fixtures import random_batch
+from reid_bench import generators
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import count_parameters
+from reid_bench.generators.san import SemanticAttentionBlock
 
 TINY = {"channels": 2, "blocks": 1, "perceptual": False}
 

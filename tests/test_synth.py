@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from reid_bench.cli import main
-from reid_bench.data import load_dataset, read_keypoints_csv, read_pairs_csv
+from reid_bench.data import load_dataset, read_keypoints_csv, read_pairs_csv, synth
 from reid_bench.data import pose_model as pm
-from reid_bench.data.synth import SPLIT_FOLDERS, SynthConfig, render_dataset
+from reid_bench.data.synth import SPLIT_FOLDERS, SynthConfig, parse_size, render_dataset
 from reid_bench.errors import ReidBenchError
 
 NAME = re.compile(r"^(-1|\d{4})_c([1-6])s(\d)_(\d{6})_(\d{2})\.jpg$")
@@ -102,7 +102,7 @@ def test_train_split_limits_pose_variety(synth_root: Path):
 
 
 def test_torchreid_reads_the_same_pids_and_camids(synth_root: Path, tmp_path: Path):
-    from torchreid.reid.data.datasets.image.market1501 import Market1501
+    from torchreid.reid.data.datasets.image.market1501 import Market1501  # noqa: PLC0415  (optional: the torchreid extra)
 
     (tmp_path / "market1501").mkdir()
     (tmp_path / "market1501" / "Market-1501-v15.09.15").symlink_to(synth_root)
@@ -192,7 +192,6 @@ def test_cli_renders_reuses_and_refuses_a_foreign_folder(tmp_path: Path, capsys)
 
 
 def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch):
-    from reid_bench.data import synth
 
     calls = {"n": 0}
     real_render = synth._render_job
@@ -211,7 +210,6 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch):
 
 
 def test_bad_size_is_one_sentence():
-    from reid_bench.data.synth import parse_size
 
     with pytest.raises(ReidBenchError, match="not HxW"):
         parse_size("128-64")

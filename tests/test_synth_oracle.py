@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 from torch.utils.data import default_collate
 
-import generators
-from generators.run_config import configure
-from generators.training import train
+from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset, synth
 from reid_bench.data.formats import read_pairs_csv
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
 
 
 @pytest.fixture(scope="module")

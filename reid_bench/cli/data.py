@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from reid_bench.data.check import check_dataset
+from reid_bench.data.synth import SynthConfig, parse_size, render_dataset
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     data = subparsers.add_parser("data", help="render SynthPeople or check a dataset folder")
@@ -23,7 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from reid_bench.data.synth import SynthConfig, parse_size, render_dataset
 
     config = SynthConfig(identities=args.ids, seed=args.seed, size=parse_size(args.size))
     summary = render_dataset(args.out, config, workers=args.workers, progress=True)
@@ -32,7 +34,6 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from reid_bench.data.check import check_dataset
 
     print(check_dataset(args.dir))
     return 0

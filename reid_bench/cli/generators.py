@@ -11,7 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reid_bench import distributed, generators
+from reid_bench.accel import pick_device
+from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.generate import generate
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
+from reid_bench.profiling import Profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,12 +70,6 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import generators
-    from generators.run_config import configure
-    from generators.training import train
-    from reid_bench import distributed
-    from reid_bench.data import PoseTransferPairs, load_dataset
-    from reid_bench.profiling import Profile
 
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
                        vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
@@ -95,10 +96,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import generators
-    from generators.generate import generate
-    from reid_bench.accel import pick_device
-    from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 
     model = generators.load(args.checkpoint, args.generator)
     size = model.meta.get("image_size")

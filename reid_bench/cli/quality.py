@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
+from reid_bench.data import read_pairs_csv
 from reid_bench.errors import ReidBenchError
+from reid_bench.quality.comparison import comparison_figure
+from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, evaluate_folder, load_networks
+from reid_bench.quality.metric_weights import format_status, weights_status
+from reid_bench.quality.protocols import MASK_SOURCES, METRICS, PROTOCOLS
+from reid_bench.quality.rows import write_rows
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from reid_bench.quality.protocols import MASK_SOURCES, METRICS, PROTOCOLS
 
     ev = subparsers.add_parser("eval-generator", help="image-quality metrics of a generator's test images")
     source = ev.add_mutually_exclusive_group(required=True)
@@ -61,13 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _device(name: str) -> str:
     if name != "auto":
         return name
-    import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _samples(args: argparse.Namespace) -> int:
-    from reid_bench.quality.comparison import comparison_figure
 
     folders = {}
     for item in args.folders:
@@ -80,8 +85,6 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _eval_generator(args: argparse.Namespace) -> int:
-    from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, evaluate_folder, load_networks
-    from reid_bench.quality.rows import write_rows
 
     if args.generated and not args.generator:
         raise ReidBenchError("--generated needs --generator NAME, the generator name written into the rows.")
@@ -94,7 +97,6 @@ def _eval_generator(args: argparse.Namespace) -> int:
     if args.generated:
         pairs = None
         if args.pairs:
-            from reid_bench.data import read_pairs_csv
 
             pairs = read_pairs_csv(args.pairs)
         rows = evaluate_folder(args.generated, args.data, args.generator, networks=networks, pairs=pairs,
@@ -115,7 +117,6 @@ def _eval_generator(args: argparse.Namespace) -> int:
 
 
 def _weights(args: argparse.Namespace) -> int:
-    from reid_bench.quality.metric_weights import format_status, weights_status
 
     given = {"inception": args.inception_weights, "alexnet": args.lpips_weights, "vgg19": args.vgg_weights}
     print(format_status(weights_status(given)))

@@ -11,7 +11,16 @@ import dataclasses
 import logging
 import warnings
 
+from reid_bench import distributed
+from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
+from reid_bench.evaluation.protocols import evaluate_trained
+from reid_bench.profiling import Profile
+from reid_bench.reid import load_checkpoint, preset, train_reid
+from reid_bench.reid.config import ReidSettings
+from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
+from reid_bench.results.rows import append_rows
+from reid_bench.results.tables import format_ranker_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
     """``["lr=0.001", "bn_neck=true"]`` to typed ReidSettings values."""
-    from reid_bench.reid.config import ReidSettings
 
     types = {f.name: f.type for f in dataclasses.fields(ReidSettings)}
     values: dict[str, object] = {}
@@ -78,10 +86,6 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from reid_bench import distributed
-    from reid_bench.data import load_dataset
-    from reid_bench.profiling import Profile
-    from reid_bench.reid import preset, train_reid
 
     main = distributed.is_main()
     profile = Profile(enabled=args.profile)
@@ -108,12 +112,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from reid_bench.data import load_dataset
-    from reid_bench.reid import load_checkpoint
-    from reid_bench.reid.benchmark import evaluate_trained
-    from reid_bench.reid.report import format_table
-    from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
-    from reid_bench.results.rows import append_rows
 
     names = [name.strip() for name in args.ranker.split(",") if name.strip()]
     if not names:
@@ -123,7 +121,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
     print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
           f"(pretrained {rows[0]['pretrained']}, {trained.epoch} epochs, seed {trained.seed}); percentages:")
-    print(format_table(rows))
+    print(format_ranker_table(rows))
     if args.out:
         appended = append_rows(args.out, rows)
         if appended:  # CMC curves of this model, keyed by ranker, beside the CSV

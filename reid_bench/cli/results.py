@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reid_bench.results import compare_rows, format_comparison, read_rows
+from reid_bench.results.table_files import write_tables
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     compare = subparsers.add_parser("compare", help="row-by-row differences of two Re-ID results CSVs")
@@ -20,12 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tables.add_argument("results", nargs="+", metavar="RESULTS", help="results CSVs or folders of them")
     tables.add_argument("--out", default=None, help="output folder (default: tables/ beside the first input)")
     tables.add_argument("--published", default=None,
-                        help="published numbers CSV (default: results/published.csv, unless one is among the inputs)")
+                        help="published numbers CSV (default: the one reid-bench ships, unless one is among the inputs)")
     tables.set_defaults(handler=_tables)
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from reid_bench.results import compare_rows, format_comparison, read_rows
 
     comparison = compare_rows(read_rows(args.a), read_rows(args.b), by=args.by, names=(args.a, args.b))
     print(format_comparison(comparison, args.a, args.b))
@@ -33,7 +35,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _tables(args: argparse.Namespace) -> int:
-    from reid_bench.results.report import write_tables
 
     report = write_tables(args.results, out=args.out, published=args.published)
     print(report.markdown)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from reid_bench import distributed
 from reid_bench.errors import ReidBenchError
+from reid_bench.run import RunRequest, run
+from reid_bench.run.summary import write_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,9 +50,6 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from reid_bench import distributed
-    from reid_bench.run import RunRequest, run
-    from reid_bench.run_report import write_report
 
     trainers = tuple(part.strip() for part in args.trainers.split(",") if part.strip())
     if not trainers or set(trainers) - {"ide", "siamese"}:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from reid_bench.data.deepfashion import DEEPFASHION_FOLDERS, read_deepfashion
 from reid_bench.data.formats import read_keypoints_csv, read_pairs_csv
 from reid_bench.data.market import MARKET_FOLDERS, ImageRecord, ReidDataset, read_market
+from reid_bench.data.pairs import PoseTransferPairs
 from reid_bench.data.pose_maps import body_mask_from_keypoints, keypoint_heatmaps, parsing_one_hot
 from reid_bench.errors import ReidBenchError
 
@@ -67,7 +68,6 @@ def load_dataset(root: str | os.PathLike) -> ReidDataset:
 
 def __getattr__(name: str) -> Any:
     if name == "PoseTransferPairs":
-        from reid_bench.data.pairs import PoseTransferPairs
 
         return PoseTransferPairs
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy import linalg
 
 KEYPOINT_NAMES = (
     "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne",
@@ -257,7 +258,6 @@ def normalised_core(keypoints: np.ndarray, image_height: int, image_width: int) 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to the rows of ``a`` and ``b`` (as FID does)."""
-    from scipy import linalg
 
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)

@@ -37,7 +37,7 @@ from reid_bench.data import pose_model as pm
 from reid_bench.data import synth_appearance as sa
 from reid_bench.data import synth_body, synth_scene
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path
+from reid_bench.storage import atomic_path, cache_root, config_hash
 
 SPLIT_FOLDERS = {"train": "bounding_box_train", "test": "bounding_box_test", "query": "query"}
 FORMAT_VERSION = 1
@@ -381,7 +381,6 @@ def embedded_root(config: SynthConfig = SynthConfig(), progress: bool = True) ->
     Every command that runs without ``--data`` uses this folder, so they share one render (and the
     generators and models cached against it).
     """
-    from reid_bench.io import cache_root, config_hash
 
     root = cache_root() / "synthpeople" / config_hash(asdict(config))
     render_dataset(root, config, progress=progress)

@@ -20,8 +20,9 @@ import numpy as np
 from reid_bench.data import load_dataset
 from reid_bench.data.market import ReidDataset
 from reid_bench.data.pose_maps import read_parsing
-from reid_bench.data.synth import LIP_PALETTE
+from reid_bench.data.synth import LIP_PALETTE, embedded_root
 from reid_bench.errors import ReidBenchError
+from reid_bench.figures import plot_image_grid
 from reid_bench.quality.evaluate import target_mask
 from reid_bench.quality.folder import GeneratedPair, read_generated_folder
 
@@ -58,14 +59,12 @@ def comparison_figure(data: str | os.PathLike | None, folders: Mapping[str, str 
                       out: str | os.PathLike, count: int = 6) -> Path:
     """Draw ``count`` shared pairs of ``folders`` (label -> folder of generated images) into ``out``
     (PNG); ``data`` None is the embedded SynthPeople (rendered once into the cache)."""
-    from reid_bench.results.plots import plot_image_grid
 
     if not folders:
         raise ReidBenchError("give at least one LABEL=FOLDER of generated images.")
     if count < 1:
         raise ReidBenchError(f"the figure needs at least one pair, not {count}.")
     if data is None:
-        from reid_bench.data.synth import embedded_root
 
         data = embedded_root()
     dataset = load_dataset(data)

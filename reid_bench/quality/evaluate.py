@@ -22,17 +22,19 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from reid_bench.data import load_dataset, read_pairs_csv
+from reid_bench import generators
+from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.data.market import ReidDataset, list_images
 from reid_bench.data.pose_maps import body_mask_from_keypoints, read_parsing, visible
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import cache_root, config_hash
-from reid_bench.quality import bootstrap, fid, protocols, ssim
+from reid_bench.generators.generate import generate
+from reid_bench.quality import bootstrap, fid, metric_weights, protocols, ssim
 from reid_bench.quality.folder import GeneratedPair, read_generated_folder, read_rgb
-from reid_bench.quality.identity import PathFeatures, identity_scores
-from reid_bench.quality.lpips_metric import to_lpips_input
+from reid_bench.quality.identity import PathFeatures, identity_scores, reid_features
+from reid_bench.quality.lpips_metric import LpipsDistance, build_lpips, to_lpips_input
 from reid_bench.quality.protocols import FID, IDENTITY_METRICS, METRICS, PAIR_METRICS, Protocol
 from reid_bench.quality.rows import QualityRow
+from reid_bench.storage import cache_root, config_hash
 
 LpipsFn = Callable[..., np.ndarray]  # ((N,3,H,W), (N,3,H,W)) in [-1, 1] -> (N,) distances
 MASKED = ("mask-LPIPS", "mask-SSIM")
@@ -75,7 +77,6 @@ def load_networks(settings: QualitySettings, *, inception_weights: str | os.Path
                   lpips_weights: str | os.PathLike | None = None, reid_checkpoint: str | os.PathLike | None = None,
                   device: str = "cpu") -> Networks:
     """The networks the chosen metrics need, found offline; missing ones are left ``None``."""
-    from reid_bench.quality import metric_weights
 
     networks = Networks()
     wanted = set(settings.metrics)
@@ -85,7 +86,6 @@ def load_networks(settings: QualitySettings, *, inception_weights: str | os.Path
         if found.path is not None:
             networks.fid = fid.InceptionFeatures(found.path, device, settings.batch_size)
     if wanted & {"LPIPS", "mask-LPIPS"}:
-        from reid_bench.quality.lpips_metric import LpipsDistance, build_lpips
 
         trunk, linear = metric_weights.locate("alexnet", lpips_weights), metric_weights.locate_lpips_linear()
         missing = [f.describe() for f in (trunk, linear) if f.path is None]
@@ -95,7 +95,6 @@ def load_networks(settings: QualitySettings, *, inception_weights: str | os.Path
     if wanted & set(IDENTITY_METRICS):
         networks.notes["identity"] = IDENTITY_MISSING
         if reid_checkpoint is not None:
-            from reid_bench.quality.identity import reid_features
 
             networks.identity, networks.identity_model = reid_features(reid_checkpoint, device)
             networks.notes["identity"] = f"Re-ID checkpoint {reid_checkpoint}"
@@ -283,9 +282,6 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike, 
     interrupted run resumes. Pairs the generator cannot take (a target without the parsing or
     keypoints it needs) are left out of both steps.
     """
-    import generators
-    from generators.generate import generate
-    from reid_bench.data import PoseTransferPairs
 
     dataset = load_dataset(data)
     pairs_path = Path(pairs_csv) if pairs_csv else dataset.pairs_path("test")

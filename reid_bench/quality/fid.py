@@ -31,10 +31,12 @@ from unittest import mock
 
 import numpy as np
 import torch
+from pytorch_fid import inception as fid_inception
+from pytorch_fid.fid_score import calculate_frechet_distance
 from tqdm import tqdm
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path, cache_root, config_hash
+from reid_bench.storage import atomic_path, cache_root, config_hash
 
 FeatureFn = Callable[[Sequence[np.ndarray]], np.ndarray]
 INCEPTION_DIMS = 2048
@@ -42,7 +44,6 @@ INCEPTION_DIMS = 2048
 
 def build_inception(weights_path: str | os.PathLike) -> torch.nn.Module:
     """pytorch-fid's ``InceptionV3([pool3])`` with the FID weights read from ``weights_path``."""
-    from pytorch_fid import inception as fid_inception
 
     path = Path(weights_path)
     try:
@@ -98,7 +99,6 @@ def statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
     """The Fréchet distance between two (mean, covariance) pairs (pytorch-fid's implementation)."""
-    from pytorch_fid.fid_score import calculate_frechet_distance
 
     with warnings.catch_warnings():  # pytorch-fid 0.3 passes scipy's deprecated sqrtm(disp=False)
         warnings.filterwarnings("ignore", message=".*disp.*", category=DeprecationWarning)

@@ -1,7 +1,7 @@
 """A folder of generated images, checked against its dataset and pair list before any metric runs.
 
 ``reid-bench generate`` writes one lossless PNG per test pair, named
-``<from stem>___<to stem>.png`` (:func:`generators.generate.output_name`). Here every PNG in the
+``<from stem>___<to stem>.png`` (:func:`reid_bench.generators.generate.output_name`). Here every PNG in the
 folder must parse to a (source, target) pair of images of the dataset, the folder must hold
 exactly the pairs of the pair list (when one is given; duplicates in it count once), and each
 generated image must decode and have its target image's size (no metric resizes a generated
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from generators.generate import SEPARATOR, output_name, parse_output_name
 from reid_bench.data.market import ReidDataset, list_images
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.generate import SEPARATOR, output_name, parse_output_name
 
 NAMING = f"<from stem>{SEPARATOR}<to stem>.png, as `reid-bench generate` writes them"
 

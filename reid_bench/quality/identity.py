@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from reid_bench import evaluation, rankers
+from reid_bench.reid import extract_features, load_checkpoint
 
 PathFeatures = Callable[[Sequence[Path]], np.ndarray]  # image files -> (N, D) features
 _CHUNK_ROWS = 1024
@@ -91,7 +92,6 @@ def identity_scores(generated: np.ndarray, targets: np.ndarray, sources: np.ndar
 
 def reid_features(checkpoint: str | os.PathLike, device: str | None = None) -> tuple[PathFeatures, str]:
     """The features of a ``reid-bench train-reid`` checkpoint, and a description for the rows."""
-    from reid_bench.reid import extract_features, load_checkpoint
 
     trained = load_checkpoint(checkpoint, device)
 

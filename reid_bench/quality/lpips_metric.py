@@ -23,6 +23,7 @@ import os
 import warnings
 from pathlib import Path
 
+import lpips
 import numpy as np
 import torch
 
@@ -38,7 +39,6 @@ def _read(path: Path, what: str) -> dict[str, torch.Tensor]:
 
 def build_lpips(alexnet_path: str | os.PathLike, linear_path: str | os.PathLike) -> torch.nn.Module:
     """``lpips.LPIPS(net="alex", version="0.1")`` with its weights read from the two files."""
-    import lpips
 
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
         warnings.simplefilter("ignore", UserWarning)

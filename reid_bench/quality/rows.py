@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path
 from reid_bench.quality.protocols import protocol_of
+from reid_bench.storage import atomic_path
 
 QUALITY_FIELDS = ("dataset", "generator", "metric", "value", "ci_low", "ci_high", "n_pairs", "protocol", "weights")
 

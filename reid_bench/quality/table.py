@@ -1,7 +1,7 @@
 """Table 1 of the SAN paper (generator image quality), from image-quality rows: Markdown, LaTeX, CSV.
 
 One section per dataset and protocol. Rows are methods: the paper's (published numbers,
-``results/published.csv`` rows with ``table == generation``) and ours (generator names, matched
+``published.csv`` rows with ``table == generation``) and ours (generator names, matched
 to the paper's method names ignoring case and punctuation, e.g. ``san`` = "SAN", ``vunet`` =
 "VU-Net", ``gfla`` = "GFLA (Deep Image Spatial)"). Columns are the metrics present, each with our
 value (95% bootstrap interval in brackets when there is one) and, where the paper reports the
@@ -10,7 +10,7 @@ whose protocol is the one they were measured under (``gfla2020``). Under each ta
 protocol's full statement, what exactly each of our columns computed (the rows' ``protocol``
 cells) and with which weights, and the sources of the published numbers.
 
-``reid-bench tables`` (:mod:`reid_bench.results.report`) calls :func:`render_table1` and writes
+``reid-bench tables`` (:mod:`reid_bench.results.table_files`) calls :func:`render_table1` and writes
 ``table1.{md,tex,csv}``.
 """
 

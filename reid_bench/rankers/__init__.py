@@ -17,8 +17,8 @@ rca
 from __future__ import annotations
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.rankers.base import _REGISTRY, LinearMetricRanker, Ranker, register
 from reid_bench.rankers import euclidean, kissme, metric_learn_adapters, xqda  # noqa: F401  (registration)
+from reid_bench.rankers.base import _REGISTRY, LinearMetricRanker, Ranker, register
 from reid_bench.rankers.reranking import RERANK_SUFFIX, Reranked, rerank
 
 __all__ = ["LinearMetricRanker", "Ranker", "Reranked", "create", "names", "register", "rerank"]

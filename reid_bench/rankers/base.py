@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from scipy.linalg import eigh
 
 from reid_bench.errors import ReidBenchError
 
@@ -193,7 +194,6 @@ def fit_pca(features: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.linalg import eigh
 
     n = len(sym)
     vals, vecs = eigh(sym, subset_by_index=[n - k, n - 1])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 
+import metric_learn
 import numpy as np
 
 from reid_bench.errors import ReidBenchError
@@ -84,10 +85,8 @@ def _whole_identities(pids: np.ndarray, limit: int, rng: np.random.Generator) ->
 @register("lfda")
 class LFDA(MetricLearnRanker):
     def learner(self, pids, rng):
-        from metric_learn import LFDA as Learner
-
         options = {"embedding_type": "weighted"} | self.learner_options
-        return Learner(**options)
+        return metric_learn.LFDA(**options)
 
 
 @register("nca")
@@ -95,10 +94,8 @@ class NCA(MetricLearnRanker):
     default_max_samples = 2000
 
     def learner(self, pids, rng):
-        from metric_learn import NCA as Learner
-
         options = {"max_iter": 50, "random_state": int(rng.integers(2**31))} | self.learner_options
-        return Learner(**options)
+        return metric_learn.NCA(**options)
 
 
 @register("lmnn")
@@ -106,21 +103,17 @@ class LMNN(MetricLearnRanker):
     default_max_samples = 1500
 
     def learner(self, pids, rng):
-        from metric_learn import LMNN as Learner
-
         options = {"max_iter": 50, "n_neighbors": 3, "random_state": int(rng.integers(2**31))} | self.learner_options
-        return Learner(**options)
+        return metric_learn.LMNN(**options)
 
 
 @register("rca")
 class RCA(MetricLearnRanker):
     def learner(self, pids, rng):
-        from metric_learn import RCA_Supervised as Learner
-
         _, counts = np.unique(pids, return_counts=True)
         options = {
             "n_chunks": int((counts // 2).sum()),
             "chunk_size": 2,
             "random_state": int(rng.integers(2**31)),
         } | self.learner_options
-        return Learner(**options)
+        return metric_learn.RCA_Supervised(**options)

@@ -133,7 +133,7 @@ def _torchreid_model(name: str, weights_path: str | os.PathLike | None, load_wei
     with warnings.catch_warnings():  # torchreid warns at import that its Cython evaluator is absent
         warnings.simplefilter("ignore")
         try:
-            from torchreid.reid import models
+            from torchreid.reid import models  # noqa: PLC0415  (optional: the torchreid extra)
         except ImportError:
             raise ReidBenchError(
                 "torchreid is not installed; pip install 'reid-bench[torchreid]' to use torchreid backbones."

@@ -28,27 +28,23 @@ resumes from the checkpoint.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-import torchvision
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from reid_bench import __version__
-from reid_bench import accel, distributed
-from reid_bench import io as rb_io
+from reid_bench import accel, distributed, storage
 from reid_bench.errors import ReidBenchError
 from reid_bench.profiling import OFF, Profile
+from reid_bench.records import write_run_record
 from reid_bench.reid import backbones
 from reid_bench.reid.config import ReidSettings, validate
 from reid_bench.reid.models import IDE, ReidNet, Siamese
@@ -95,7 +91,7 @@ def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
 
 def data_fingerprint(records: Sequence[Any]) -> str:
     """A hash of the training list (file names, pids, camids), part of the run's identity."""
-    return rb_io.config_hash(sorted((r.path.name, r.pid, r.camid) for r in as_triplets(records)))
+    return storage.config_hash(sorted((r.path.name, r.pid, r.camid) for r in as_triplets(records)))
 
 
 def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
@@ -129,8 +125,8 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
         "num_classes": len(pids), "settings": settings.as_dict(), "seed": seed,
         "data": data_fingerprint(triplets), "meta": dict(meta or {}),
     }
-    config_hash = rb_io.config_hash(spec)
-    out = Path(out_dir) if out_dir else rb_io.cache_root() / "reid" / config_hash
+    config_hash = storage.config_hash(spec)
+    out = Path(out_dir) if out_dir else storage.cache_root() / "reid" / config_hash
     checkpoint_path = out / CHECKPOINT_NAME
 
     dev = distributed.init_from_env(accel.pick_device(device))
@@ -148,13 +144,13 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     if checkpoint_path.exists():
         _resume(checkpoint_path, result, optimizer, scaler)
     elif distributed.is_main():
-        _write_run_info(out, spec, config_hash, dev, precision)
+        write_run_record(out, "reid-model", {**spec, "config_hash": config_hash}, device=dev, precision=precision)
     if result.epoch >= settings.epochs:
         log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
         return result
 
     dataset = ImageDataset(triplets, train_transform(settings), labels)
-    lock = rb_io.exclusive_folder(out, f"the {trainer} model") if distributed.is_main() else contextlib.nullcontext()
+    lock = storage.exclusive_folder(out, f"the {trainer} model") if distributed.is_main() else contextlib.nullcontext()
     with lock:
         for epoch in range(result.epoch, settings.epochs):
             started = time.perf_counter()
@@ -312,7 +308,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
     }
-    with rb_io.atomic_path(path) as tmp:
+    with storage.atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
@@ -332,16 +328,6 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
     result.train_wall_s = float(state["train_wall_s"])
     result.resumed_from = [*state["resumed_from"], result.epoch]
     log.info("resuming %s from epoch %d", path, result.epoch)
-
-
-def _write_run_info(out: Path, spec: dict[str, Any], config_hash: str, device: torch.device,
-                    precision: torch.dtype | None) -> None:
-    info = {**spec, "config_hash": config_hash, "device": str(device), "processes": distributed.world_size(),
-            "precision": accel.precision_name(precision), "threads": torch.get_num_threads(), "versions": {
-        "reid_bench": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-        "python": platform.python_version()}}
-    with rb_io.atomic_path(out / "run.json") as tmp:
-        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Published reference numbers (``results/published.csv``), shown beside ours in the tables.
+"""Published reference numbers (``published.csv``, shipped in this package), shown beside ours in the tables.
 
 Columns: ``table, dataset, method, protocol, metric, value, source``. ``table`` is ``reid`` (a Re-ID
 number: ``protocol`` is the ranker, ``metric`` rank1 / mAP / ...) or ``generation`` (an image-quality
@@ -13,11 +13,10 @@ import math
 import os
 from pathlib import Path
 
-import reid_bench
 from reid_bench.errors import ReidBenchError
 
 PUBLISHED_COLUMNS = ("table", "dataset", "method", "protocol", "metric", "value", "source")
-DEFAULT_PUBLISHED = Path(reid_bench.__file__).resolve().parent.parent / "results" / "published.csv"
+DEFAULT_PUBLISHED = Path(__file__).resolve().with_name("published.csv")  # package data: in wheels too
 _DATASET_ALIASES = {"market": "market1501", "market-1501": "market1501"}
 
 
@@ -52,7 +51,7 @@ def read_published(path: str | os.PathLike) -> list[PublishedRow]:
             reader = csv.DictReader(handle)
             if tuple(reader.fieldnames or ()) != PUBLISHED_COLUMNS:
                 raise ReidBenchError(f"{path} is a foreign CSV: published numbers need the header "
-                                     f"{','.join(PUBLISHED_COLUMNS)}; give results/published.csv.")
+                                     f"{','.join(PUBLISHED_COLUMNS)}; give the published.csv that reid-bench ships (reid_bench/results/published.csv).")
             rows = []
             for record in reader:
                 line = reader.line_num
@@ -70,5 +69,5 @@ def read_published(path: str | os.PathLike) -> list[PublishedRow]:
     except FileNotFoundError:
         raise ReidBenchError(f"{path} does not exist; give --published the path of published.csv.") from None
     except (UnicodeDecodeError, csv.Error) as error:
-        raise ReidBenchError(f"{path} is not a readable CSV ({error}); give results/published.csv.") from None
+        raise ReidBenchError(f"{path} is not a readable CSV ({error}); give the published.csv that reid-bench ships (reid_bench/results/published.csv).") from None
     return rows

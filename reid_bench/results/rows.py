@@ -6,7 +6,7 @@ factor, trainer, ranker, seed, config_hash): a file never holds two rows with on
 :func:`append_rows` skips rows whose key is already there, so a rerun adds no duplicates.
 
 Appending rewrites the whole file under a temporary name beside it and renames it
-(:func:`reid_bench.io.atomic_path`): a reader never sees half a row, and an interrupted write
+(:func:`reid_bench.storage.atomic_path`): a reader never sees half a row, and an interrupted write
 leaves the old file as it was. Appends from two processes at once are not serialised: give each
 concurrent run its own file and merge with ``reid-bench tables``, which reads several.
 """
@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from reid_bench import io as rb_io
+from reid_bench import storage
 from reid_bench.errors import ReidBenchError
 
 REID_COLUMNS = (
@@ -252,7 +252,7 @@ def append_rows(path: str | os.PathLike, rows: Iterable[ResultRow | Mapping[str,
         existing = read_rows(path)
     keys = {row.key for row in existing}
     added = [row for row in new if row.key not in keys]
-    with rb_io.atomic_path(path) as tmp:
+    with storage.atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=REID_COLUMNS, lineterminator="\n")
             writer.writeheader()

@@ -17,7 +17,7 @@ import csv
 import dataclasses
 import io
 from collections import defaultdict
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.published import PublishedRow, same_dataset
@@ -311,3 +311,18 @@ def render_reid_table(rows: Sequence[ResultRow], published: Sequence[PublishedRo
                              "give results CSVs written by reid-bench run.")
     sections = build_sections(rows, published)
     return {"markdown": render_markdown(sections), "latex": render_latex(sections), "csv": render_csv(sections)}
+
+
+_RANKER_TABLE_COLUMNS = (("ranker", "ranker"), ("rank1", "rank-1"), ("rank5", "rank-5"), ("rank10", "rank-10"),
+                 ("mAP", "mAP"), ("mINP", "mINP"))
+
+
+def format_ranker_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of ranker, rank-1/5/10, mAP and mINP (percentages)."""
+    header = [title for _, title in _RANKER_TABLE_COLUMNS]
+    body = [[row["ranker"]] + [f"{float(row[key]):.2f}" for key, _ in _RANKER_TABLE_COLUMNS[1:]] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+             for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -16,8 +16,8 @@ import numpy as np
 
 from reid_bench import evaluation, rankers
 from reid_bench.accel import pick_device
+from reid_bench.records import commit_label
 from reid_bench.reid.features import extract_features
-from reid_bench.reid.report import git_commit
 from reid_bench.reid.train import TrainedModel
 from reid_bench.reid.transforms import as_triplets
 
@@ -43,7 +43,7 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
                 for split in ("train", "query", "gallery")}
     labels = {split: _labels(getattr(dataset, split)) for split in features}
     extraction_s = time.perf_counter() - clock
-    meta, commit = trained.meta, git_commit()
+    meta, commit = trained.meta, commit_label()
     rows, curves = [], {}
     for name, ranker in zip(ranker_names, chosen):
         clock = time.perf_counter()

@@ -7,6 +7,7 @@ complete, so an interrupted run never leaves a file or folder that a later run w
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -66,8 +67,6 @@ def exclusive_folder(folder: str | os.PathLike, what: str) -> Iterator[Path]:
     interleaving checkpoints. The lock is an advisory ``flock``, released with its process, so a
     killed run leaves at most an unlocked, empty-of-meaning lock file; a finished one removes it.
     """
-    import fcntl
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_NAME, "a+") as handle:

@@ -4,7 +4,7 @@ From the inputs (files or folders, :func:`reid_bench.results.inputs.collect`) it
 ``reid_table.{md,tex,csv}`` for Re-ID rows, ``table1.{md,tex,csv}`` for image-quality rows (rendered by
 :func:`reid_bench.quality.table.render_table1`), and ``gain_vs_factor.png`` when a generator was run at
 several factors K. Published numbers come from published CSVs among the inputs, else from
-``published`` (default ``results/published.csv`` of the source tree, when present).
+``published`` (default: the ``published.csv`` shipped in :mod:`reid_bench.results`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Sequence
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path
+from reid_bench.quality.table import render_table1
 from reid_bench.results.inputs import collect
+from reid_bench.results.plots import gain_by_factor, plot_gain_vs_factor
 from reid_bench.results.published import DEFAULT_PUBLISHED, read_published
 from reid_bench.results.tables import render_reid_table
+from reid_bench.storage import atomic_path
 
 EXTENSIONS = {"markdown": "md", "latex": "tex", "csv": "csv"}
 
@@ -57,7 +59,7 @@ def write_tables(paths: Sequence[str | os.PathLike], out: str | os.PathLike | No
     collected = collect(paths)
     if published is not None:
         collected.published.extend(read_published(published))
-    elif not collected.published and DEFAULT_PUBLISHED.is_file():
+    elif not collected.published:  # package data: a missing file is an error, never silently no rows
         collected.published.extend(read_published(DEFAULT_PUBLISHED))
     if not collected.reid and not collected.quality:
         raise ReidBenchError(f"{', '.join(map(str, paths))} hold no Re-ID or image-quality rows; give results CSVs "
@@ -69,12 +71,10 @@ def write_tables(paths: Sequence[str | os.PathLike], out: str | os.PathLike | No
         rendered = render_reid_table(collected.reid, collected.published)
         written += _write(target, "reid_table", rendered)
         markdown.append(rendered["markdown"])
-        from reid_bench.results.plots import gain_by_factor, plot_gain_vs_factor
 
         if any(len(by_factor) > 1 for by_factor in gain_by_factor(collected.reid).values()):
             written.append(plot_gain_vs_factor(collected.reid, target / "gain_vs_factor.png"))
     if collected.quality:
-        from reid_bench.quality.table import render_table1
 
         rendered = render_table1(collected.quality, [row for row in collected.published if row.table == "generation"])
         written += _write(target, "table1", rendered)

@@ -16,7 +16,10 @@ import numpy as np
 from PIL import Image
 
 from reid_bench.data import load_dataset
+from reid_bench.data.synth import LIP_PALETTE
+from reid_bench.figures import plot_image_grid
 from reid_bench.results import compare_rows, format_comparison
+from reid_bench.results.plots import cmc_path, load_cmc, plot_cmc
 from reid_bench.results.tables import protocol_label
 
 SAMPLE_ROWS = 6
@@ -43,7 +46,6 @@ def write_report(summary, request) -> str:
 
 def _cmc_figures(summary, run_name: str) -> list[Path]:
     """``figures/cmc_<generator>-K<factor>_<trainer>_<ranker>.png``: runs of other K keep their own."""
-    from reid_bench.results.plots import cmc_path, load_cmc, plot_cmc
 
     first_seed = min((row.seed for row in summary.rows), default=None)
     curves: dict[tuple[str, str], dict[str, np.ndarray]] = {}
@@ -64,8 +66,6 @@ def _cmc_figures(summary, run_name: str) -> list[Path]:
 
 
 def _sample_grid(summary) -> list[Path]:
-    from reid_bench.data.synth import LIP_PALETTE
-    from reid_bench.results.plots import plot_image_grid
 
     if not summary.augmented:
         return []

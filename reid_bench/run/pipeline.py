@@ -23,22 +23,28 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from reid_bench import __version__, distributed, presets
-from reid_bench.accel import pick_device
+from reid_bench import distributed, generators, presets
+from reid_bench.accel import pick_device, resolve_amp
 from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, write_augmented_set
-from reid_bench.data import ReidDataset, load_dataset
+from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
+from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
-from reid_bench.io import atomic_path, cache_root, config_hash
+from reid_bench.evaluation.protocols import evaluate_trained
+from reid_bench.generators.run_config import configure
+from reid_bench.generators.training import train
 from reid_bench.profiling import OFF, Profile
-from reid_bench.results import ResultRow, append_rows, existing_keys
+from reid_bench.records import write_run_record
+from reid_bench.reid import preset as reid_preset
+from reid_bench.reid import train_reid
+from reid_bench.results import ResultRow, append_rows, existing_keys, read_rows
+from reid_bench.results.plots import cmc_path, save_cmc
+from reid_bench.storage import cache_root, config_hash
 
 PROTOCOLS = {"ide": ("euclidean", "xqda", "kissme"), "siamese": ("euclidean",)}
 RESULTS_NAME = "results.csv"
@@ -99,7 +105,6 @@ def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool
     if distributed.is_main():
         _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
 
-    from reid_bench.reid import preset as reid_preset
 
     settings = reid_settings(reid_preset(preset.reid_preset), request.reid_epochs or preset.reid_epochs,
                              request.backbone or preset.reid_backbone)
@@ -142,7 +147,6 @@ def _dataset(request: RunRequest, preset: presets.RunPreset, echo, progress: boo
         return load_dataset(request.data)
     if preset.synth is None:
         raise ReidBenchError(f"preset {preset.name!r} runs on a real dataset: give its folder with --data.")
-    from reid_bench.data.synth import embedded_root
 
     root = embedded_root(preset.synth, progress=progress)
     echo(f"dataset: the embedded SynthPeople, in {root}")
@@ -154,13 +158,9 @@ def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidData
     """The trained generator (trained now unless given or cached), its checkpoint id and perceptual state."""
     if request.generator == "none":
         return None, "none", "n/a"
-    import generators
 
     checkpoint = request.generator_checkpoint
     if checkpoint is None:
-        from generators.run_config import configure
-        from generators.training import train
-        from reid_bench.data import PoseTransferPairs
 
         config = configure(request.generator, data=str(Path(dataset.root).resolve()), preset=preset.generator_preset,
                            vgg_weights=request.vgg_weights, steps=request.generator_steps)
@@ -221,9 +221,6 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
                         perceptual: str, results_csv: Path, echo, progress: bool,
                         profile: Profile) -> tuple[list[ResultRow], int]:
     """Train (or find) one model, evaluate the protocols not yet in the CSV; (its rows, rows added)."""
-    from reid_bench.reid import train_reid
-    from reid_bench.reid.benchmark import evaluate_trained
-    from reid_bench.results.plots import cmc_path, save_cmc
 
     n_real = len(dataset.train)
     arm_settings = budget_settings(settings, n_real, len(records), preset.budget)
@@ -249,7 +246,6 @@ def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str
     appended = append_rows(results_csv, new_rows) if new_rows else []
     if appended:
         save_cmc(cmc_path(results_csv, appended[0]), curves)
-    from reid_bench.results import read_rows
 
     rows = [row for row in read_rows(results_csv)
             if (row.generator, row.factor, row.trainer, row.seed, row.config_hash)
@@ -270,22 +266,15 @@ class _EvaluationSet:
 
 def _write_run_record(out: Path, request: RunRequest, preset: presets.RunPreset, dataset: ReidDataset,
                       checkpoint_id: str, perceptual: str) -> Path:
-    """The resolved config, versions and seeds of this invocation, beside the results."""
-    import torchvision
-
-    started = dt.datetime.now(dt.timezone.utc)
-    record = {
-        "started": started.isoformat(timespec="seconds"),
+    """The resolved config and seeds of this invocation, beside the results (``runs/<time>-<generator>-K<K>.json``)."""
+    config = {
         "request": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(request).items()},
         "preset": asdict(preset),
         "dataset": {"root": str(dataset.root), "kind": dataset.kind, "train": len(dataset.train),
                     "query": len(dataset.query), "gallery": len(dataset.gallery)},
         "generator_checkpoint": checkpoint_id, "perceptual": perceptual,
-        "versions": {"reid_bench": __version__, "python": platform.python_version(), "torch": torch.__version__,
-                     "torchvision": torchvision.__version__},
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
-    path = out / "runs" / f"{started.strftime('%Y%m%dT%H%M%S')}-{request.generator}-K{request.factor}.json"
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    return path
+    started = dt.datetime.now(dt.timezone.utc)
+    device = pick_device(request.device)
+    name = f"{started.strftime('%Y%m%dT%H%M%S')}-{request.generator}-K{request.factor}.json"
+    return write_run_record(out / "runs", "run", config, device=device, precision=resolve_amp("auto", device), name=name)
