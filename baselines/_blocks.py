@@ -89,7 +89,8 @@ class ResidualEncoder(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(ResidualPair(channels * (i + 1)) for i in range(levels))
         self.downs = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(channels * (i + 1), channels * (i + 2), 3, stride=2, padding=1), nn.ReLU(inplace=True))
+            nn.Sequential(nn.Conv2d(channels * (i + 1), channels * (i + 2), 3, stride=2, padding=1),
+                          nn.ReLU(inplace=True))
             for i in range(levels - 1)
         )
 

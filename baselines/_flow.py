@@ -1,4 +1,5 @@
-"""Building blocks shared by the flow-based baselines (:mod:`reid_bench.baselines.intrflow`, :mod:`reid_bench.baselines.gfla`).
+"""Building blocks shared by the flow-based baselines (:mod:`reid_bench.baselines.intrflow`,
+:mod:`reid_bench.baselines.gfla`).
 
 - Flow fields are (B, 2, H, W) offsets in pixels of the map they apply to, channel 0 = x
   (column), channel 1 = y (row): target position p reads the source at p + flow(p), the
@@ -6,10 +7,6 @@
   ``grid_sample`` (bilinear, zeros outside, ``align_corners=True`` so a pixel offset of 1 is one
   pixel whatever the size); :func:`resize_flow` moves a field to another resolution and rescales
   its offsets.
-- :class:`VGGTaps`: several activations of the frozen ImageNet VGG-19 in one pass (content, style
-  and GFLA's sampling-correctness losses need relu1_1 ... relu5_2). It is built from
-  :class:`reid_bench.generators.losses.VGGFeatures` (same file lookup, normalisation and freezing), cut at the
-  deepest layer asked for.
 - :func:`gram`: the channel Gram matrix of a feature map divided by C*H*W (style losses).
 - :func:`crop_to`: crops a decoder feature to its skip's size, so odd sizes (256x176 -> ... -> 11)
   work with up-sampling by exactly 2.
@@ -17,14 +14,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Iterable
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from reid_bench.generators.losses import VGGFeatures, vgg19_layer_names
 
 
 def pixel_grid(height: int, width: int, like: torch.Tensor) -> torch.Tensor:
@@ -72,27 +65,3 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     batch, channels, height, width = features.shape
     flat = features.reshape(batch, channels, height * width).float()
     return flat @ flat.transpose(1, 2) / (channels * height * width)
-
-
-class VGGTaps(nn.Module):
-    """Frozen VGG-19 returning the activations named in ``layers`` (images in [-1, 1])."""
-
-    def __init__(self, weights: str | os.PathLike, layers: Iterable[str]) -> None:
-        super().__init__()
-        names = vgg19_layer_names()
-        self.layers = tuple(dict.fromkeys(layers))
-        deepest = max(self.layers, key=names.index)
-        self.vgg = VGGFeatures(weights, deepest)
-        self.names = names[: names.index(deepest) + 1]
-
-    def train(self, mode: bool = True) -> "VGGTaps":
-        return super().train(False)
-
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = ((image + 1) / 2 - self.vgg.mean) / self.vgg.std
-        taps = {}
-        for name, layer in zip(self.names, self.vgg.features):
-            x = layer(x)
-            if name in self.layers:
-                taps[name] = x
-        return taps

@@ -42,8 +42,7 @@ Simplified, and why:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,7 +52,7 @@ from torch import nn
 from reid_bench.baselines._blocks import POINT, normalised_xy, present
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
-from reid_bench.generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
+from reid_bench.generators.losses import adversarial_loss, vgg19_layer_names
 
 AGGREGATIONS = ("max", "avg")
 NUM_PARTS = 10
@@ -83,7 +82,8 @@ class DefGANOptions:
         if self.aggregation not in AGGREGATIONS:
             raise ReidBenchError(f"Def-GAN aggregation must be one of {AGGREGATIONS}, not {self.aggregation!r}.")
         if self.perceptual_layer not in vgg19_layer_names():
-            raise ReidBenchError(f"unknown VGG-19 layer {self.perceptual_layer!r} for Def-GAN's nearest-neighbour loss.")
+            raise ReidBenchError(f"unknown VGG-19 layer {self.perceptual_layer!r} for Def-GAN's "
+                                 "nearest-neighbour loss.")
         if self.nn_size < 1 or self.nn_size % 2 == 0:
             raise ReidBenchError(f"Def-GAN nn_size must be odd and >= 1, not {self.nn_size}.")
         if self.levels < 3:
@@ -128,7 +128,8 @@ def part_masks(target: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return torch.stack(masks, dim=1).to(target.dtype)
 
 
-def part_affines(source: torch.Tensor, target: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+def part_affines(source: torch.Tensor, target: torch.Tensor, height: int,
+                 width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """((B, 10, 2, 3) affine maps target -> source in grid_sample coordinates, (B, 10) valid).
 
     Least squares over the part's points (3 or 4), as ``skimage.transform.estimate_transform``
@@ -158,13 +159,17 @@ def part_affines(source: torch.Tensor, target: torch.Tensor, height: int, width:
         index_s[:, part, :count] = chosen
         weight[:, part, :count] = 1.0
         valid[:, part] = tgt_ok & src_ok
-    gather = lambda xy, idx: xy.gather(1, idx.view(batch, -1, 1).expand(-1, -1, 2)).view(batch, NUM_PARTS, 4, 2)
+
+    def gather(xy: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return xy.gather(1, idx.view(batch, -1, 1).expand(-1, -1, 2)).view(batch, NUM_PARTS, 4, 2)
+
     tgt_points, src_points = gather(tgt_xy, index_t), gather(src_xy, index_s)
     design = torch.cat([tgt_points, torch.ones_like(tgt_points[..., :1])], dim=-1) * weight.unsqueeze(-1)
     normal = design.transpose(-1, -2) @ design + 1e-9 * torch.eye(3, dtype=design.dtype, device=design.device)
     solution = torch.linalg.solve(normal, design.transpose(-1, -2) @ (src_points * weight.unsqueeze(-1)))  # (B,10,3,2)
     theta = solution.transpose(-1, -2)  # (B, 10, 2, 3)
-    square = torch.cat([theta, torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device).expand(batch, NUM_PARTS, 1, 3)], dim=-2)
+    last_row = torch.tensor([0.0, 0.0, 1.0], dtype=theta.dtype, device=theta.device).expand(batch, NUM_PARTS, 1, 3)
+    square = torch.cat([theta, last_row], dim=-2)
     condition = torch.linalg.cond(square)
     valid = valid & torch.isfinite(condition) & (condition < 1e4)
     identity = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=theta.dtype, device=theta.device)
@@ -204,7 +209,8 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList()
         for index in range(1, len(widths)):
             last = index == len(widths) - 1
-            layers: list[nn.Module] = [nn.LeakyReLU(0.2), nn.Conv2d(widths[index - 1], widths[index], 4, 2, 1, bias=False)]
+            layers: list[nn.Module] = [nn.LeakyReLU(0.2),
+                                       nn.Conv2d(widths[index - 1], widths[index], 4, 2, 1, bias=False)]
             if not last:
                 layers.append(nn.InstanceNorm2d(widths[index], affine=True))
             self.blocks.append(nn.Sequential(*layers))
@@ -225,7 +231,8 @@ class UpBlock(nn.Module):
         super().__init__()
         self.act = nn.ReLU()
         self.deconv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False)
-        self.rest = nn.Sequential(nn.InstanceNorm2d(cout, affine=True), nn.Dropout(dropout) if dropout else nn.Identity())
+        self.rest = nn.Sequential(nn.InstanceNorm2d(cout, affine=True),
+                                  nn.Dropout(dropout) if dropout else nn.Identity())
 
     def forward(self, x: torch.Tensor, size: torch.Size) -> torch.Tensor:
         return self.rest(self.deconv(self.act(x), output_size=list(size)))
@@ -262,7 +269,8 @@ class PatchDiscriminator(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(3 + 18 + 3 + 18, channels, 4, 2, 1)]
         width = channels
         for out in (2 * channels, 4 * channels, 8 * channels):
-            layers += [nn.LeakyReLU(0.2), nn.Conv2d(width, out, 4, 2, 1, bias=False), nn.InstanceNorm2d(out, affine=True)]
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(width, out, 4, 2, 1, bias=False),
+                       nn.InstanceNorm2d(out, affine=True)]
             width = out
         layers += [nn.LeakyReLU(0.2), nn.Conv2d(width, 1, 4, 2, 1)]
         self.net = nn.Sequential(*layers)
@@ -302,10 +310,12 @@ class DefGAN(Generator):
         "quick": {"channels": 8, "levels": 6, "nn_size": 3, "content_weight": 0.01, "discriminator_channels": 8},
     }
 
+    Options = DefGANOptions
+    config: DefGANOptions
+
     def __init__(self, **options: Any) -> None:
-        config = DefGANOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         widths = level_widths(config.channels, config.levels)
         self.appearance = Encoder(3 + 18, widths)
         self.pose = Encoder(18, widths)
@@ -328,12 +338,8 @@ class DefGAN(Generator):
     def build_discriminators(self) -> nn.ModuleDict:
         return nn.ModuleDict({"patch": PatchDiscriminator(self.config.discriminator_channels)})
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("Def-GAN was built with perceptual=True but no VGG-19 weights were given.")
-        return nn.ModuleDict({"vgg": VGGFeatures(vgg_weights, self.config.perceptual_layer)})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        return (self.config.perceptual_layer,)
 
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
                          loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:

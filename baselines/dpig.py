@@ -42,7 +42,7 @@ The fully connected layers fix the image size: the model is built for ``height``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -108,7 +108,8 @@ class DPIGOptions:
 def part_boxes(keypoints: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """((B, 7, 4) x1, y1, x2, y2 boxes in pixels, (B, 7) visible), as ``_get_part_bbox_COCO`` at run time."""
     shown = present(keypoints)
-    whole_body = shown[:, [POINT["Lkne"], POINT["Lank"]]].any(dim=1) & shown[:, [POINT["Rkne"], POINT["Rank"]]].any(dim=1)
+    whole_body = (shown[:, [POINT["Lkne"], POINT["Lank"]]].any(dim=1)
+                  & shown[:, [POINT["Rkne"], POINT["Rank"]]].any(dim=1))
     margin = torch.where(whole_body, 10.0, 20.0).to(keypoints) * height / 256  # the code: 10 / 20 px at 256 px
     boxes, visible = [], []
     for names in PARTS:
@@ -124,7 +125,8 @@ def part_boxes(keypoints: torch.Tensor, height: int, width: int) -> tuple[torch.
         box = torch.stack([(x1 - grow).clamp(0, width - 1), (y1 - grow).clamp(0, height - 1),
                            (x2 + grow).clamp(0, width - 1), (y2 + grow).clamp(0, height - 1)], dim=1)
         seen = ok.any(dim=1)
-        box = torch.where(seen.unsqueeze(1), box, torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=box.dtype, device=box.device))
+        unit = torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=box.dtype, device=box.device)
+        box = torch.where(seen.unsqueeze(1), box, unit)
         boxes.append(box)
         visible.append(seen)
     return torch.stack(boxes, dim=1), torch.stack(visible, dim=1)
@@ -177,14 +179,17 @@ class DPIG(Generator):
                   "pose_hidden": 64, "pose_blocks": 1, "discriminator_channels": 16},
     }
 
+    Options = DPIGOptions
+    config: DPIGOptions
+
     def __init__(self, **options: Any) -> None:
-        config = DPIGOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         n, levels = config.channels, config.levels
         self.stem = nn.Sequential(nn.Conv2d(3, n, 3, padding=1), nn.ReLU(inplace=True), ResidualPair(n))
         self.parts = Tower(n, levels, config.roi_size, config.roi_size, config.part_dim)
-        self.background = Tower(n, levels, config.height, config.width, 4 * config.part_dim) if config.background else None
+        self.background = (Tower(n, levels, config.height, config.width, 4 * config.part_dim)
+                           if config.background else None)
         self.pose = PoseEncoder(config.pose_hidden, config.pose_blocks, config.pose_dim)
         self.decoder = ResidualUNet(config.embedding_dim + NUM_KEYPOINTS, 3, n, levels, config.bottleneck,
                                     config.height, config.width)
@@ -197,8 +202,8 @@ class DPIG(Generator):
         features = self.stem(image)
         mask = batch["src_mask"].to(features.dtype)
         boxes, visible = part_boxes(batch["src_keypoints"], height, width)
-        rois = torch.cat([torch.arange(len(image), device=image.device, dtype=boxes.dtype).repeat_interleave(len(PARTS)).unsqueeze(1),
-                          boxes.flatten(0, 1)], dim=1)
+        owners = torch.arange(len(image), device=image.device, dtype=boxes.dtype).repeat_interleave(len(PARTS))
+        rois = torch.cat([owners.unsqueeze(1), boxes.flatten(0, 1)], dim=1)
         crops = roi_align(features * mask, rois.to(features.dtype), output_size=self.config.roi_size,
                           spatial_scale=1.0, sampling_ratio=2, aligned=True)
         parts = self.parts(crops).view(len(image), len(PARTS), -1) * visible.unsqueeze(-1).to(features.dtype)

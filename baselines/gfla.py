@@ -59,8 +59,7 @@ Simplified, and why:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -68,7 +67,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from reid_bench.baselines._flow import VGGTaps, gram, pixel_grid, resize_flow, sampling_grid, warp
+from reid_bench.baselines._flow import gram, pixel_grid, resize_flow, sampling_grid, warp
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
 
@@ -371,10 +370,12 @@ class GFLA(Generator):
                   "discriminator_layers": 3},
     }
 
+    Options = GFLAOptions
+    config: GFLAOptions
+
     def __init__(self, **options: Any) -> None:
-        config = GFLAOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         levels = tuple(sorted(config.kernels(), reverse=True))  # deepest first, as the renderer uses them
         self.levels = levels
         self.flow_net = FlowEstimator(config.flow_channels, config.flow_max_channels, config.flow_layers, levels)
@@ -401,13 +402,9 @@ class GFLA(Generator):
         return nn.ModuleDict({"image": ResDiscriminator(c.discriminator_channels, c.discriminator_max_channels,
                                                         c.discriminator_layers)})
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("GFLA was built with perceptual=True but no VGG-19 weights were given.")
-        layers = CONTENT_LAYERS + STYLE_LAYERS + tuple(CORRECTNESS_LAYERS[level] for level in self.levels)
-        return nn.ModuleDict({"vgg": VGGTaps(vgg_weights, layers)})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        """Content and style layers, and the sampling-correctness layer of each attention level."""
+        return CONTENT_LAYERS + STYLE_LAYERS + tuple(CORRECTNESS_LAYERS[level] for level in self.levels)
 
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
                          loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:

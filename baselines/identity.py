@@ -11,24 +11,18 @@ writes its checkpoint at once, and ``generate`` reads it like any other.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from reid_bench.generators.base import Batch, UntrainedGenerator
 
 
 class Identity(UntrainedGenerator):
-    """Returns ``batch["src_image"]``; no options, no parameters, no losses."""
+    """Returns ``batch["src_image"]``; no options (the base class's empty ``Options``), no
+    parameters, no losses."""
 
     name = "identity"
     needs = frozenset()
     preset_options = {"quick": {}, "market": {}, "deepfashion": {}}
-
-    def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(f"identity takes no options, got {sorted(options)}")
-        super().__init__({})
 
     def forward(self, batch: Batch) -> torch.Tensor:
         return batch["src_image"].clone()

@@ -60,15 +60,14 @@ What supervises the flow here (the paper's does not exist offline), and other si
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid_bench.baselines._flow import VGGTaps, crop_to, pixel_grid, warp
+from reid_bench.baselines._flow import crop_to, pixel_grid, warp
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
 from reid_bench.generators.losses import adversarial_loss
@@ -357,10 +356,12 @@ class IntrFlow(Generator):
                   "flow_channels": 8, "flow_max_channels": 32, "flow_scales": 4, "discriminator_channels": 32},
     }
 
+    Options = IntrFlowOptions
+    config: IntrFlowOptions
+
     def __init__(self, **options: Any) -> None:
-        config = IntrFlowOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         self.flow_net = FlowNet(config.flow_channels, config.flow_max_channels, config.flow_scales,
                                 config.residual_blocks)
         self.generator = DualUnet(config)
@@ -390,12 +391,8 @@ class IntrFlow(Generator):
         _init_kaiming(discriminators)
         return discriminators
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("Intr-Flow was built with perceptual=True but no VGG-19 weights were given.")
-        return nn.ModuleDict({"vgg": VGGTaps(vgg_weights, CONTENT_LAYERS)})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        return CONTENT_LAYERS
 
     def _judge(self, discriminators: nn.ModuleDict, batch: Batch, image: torch.Tensor) -> torch.Tensor:
         return discriminators["patch"](batch["src_image"], image, batch["tgt_heatmap"].to(image.dtype))

@@ -43,8 +43,7 @@ Simplified, and why:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,7 +52,7 @@ from torch import nn
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
-from reid_bench.generators.losses import VGGFeatures, adversarial_loss, vgg19_layer_names
+from reid_bench.generators.losses import adversarial_loss, vgg19_layer_names
 
 KEYPOINTS = 18
 NORMS = ("batch", "instance")
@@ -211,10 +210,12 @@ class PATN(Generator):
                   "lambda_gan": 5.0, "lambda_l1": 10.0, "lambda_perceptual": 10.0},
     }
 
+    Options = PATNOptions
+    config: PATNOptions
+
     def __init__(self, **options: Any) -> None:
-        config = PATNOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         width = 4 * config.channels
         self.image_encoder = Encoder(3, config.channels, config.norm)
         self.pose_encoder = Encoder(2 * KEYPOINTS, config.channels, config.norm)
@@ -243,14 +244,11 @@ class PATN(Generator):
         init_normal(discriminators)
         return discriminators
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("PATN was built with perceptual=True but no VGG-19 weights were given.")
-        return nn.ModuleDict({"vgg": VGGFeatures(vgg_weights, self.config.perceptual_layer)})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        return (self.config.perceptual_layer,)
 
-    def _judge(self, discriminators: nn.ModuleDict, batch: Batch, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _judge(self, discriminators: nn.ModuleDict, batch: Batch,
+               image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         heatmap = batch["tgt_heatmap"].to(image.dtype)
         return discriminators["pose"](image, heatmap), discriminators["appearance"](image, batch["src_image"])
 

@@ -38,7 +38,7 @@ The fully connected layers fix the image size: the model is built for ``height``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -69,7 +69,8 @@ class PG2Options:
         if self.levels == 0:
             object.__setattr__(self, "levels", default_levels(self.height))
         if self.levels < 3 or self.channels < 1:
-            raise ReidBenchError(f"PG2 needs levels >= 3 (G2 has levels - 2) and channels >= 1, not {self.levels}, {self.channels}.")
+            raise ReidBenchError(f"PG2 needs levels >= 3 (G2 has levels - 2) and channels >= 1, "
+                                 f"not {self.levels}, {self.channels}.")
         if self.discriminator not in DISCRIMINATORS:
             raise ReidBenchError(f"PG2 discriminator must be one of {DISCRIMINATORS}, not {self.discriminator!r}.")
 
@@ -136,10 +137,12 @@ class PG2(Generator):
                   "l1_weight": 10.0},
     }
 
+    Options = PG2Options
+    config: PG2Options
+
     def __init__(self, **options: Any) -> None:
-        config = PG2Options(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         self.stage1 = ResidualUNet(3 + 18, 3, config.channels, config.levels, config.bottleneck,
                                    config.height, config.width)
         self.stage2 = DifferenceUNet(3 + 3, config.channels, config.levels - 2)
@@ -168,7 +171,8 @@ class PG2(Generator):
             candidate = torch.cat([batch["src_image"], candidate], dim=1)
         return discriminators["dcgan"](candidate)
 
-    def _masked_l1(self, image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _masked_l1(self, image: torch.Tensor, target: torch.Tensor,
+                   mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         difference = (image.float() - target.float()).abs()
         return difference.mean(), (difference * mask.float()).mean()
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -55,23 +55,30 @@ class _World(NamedTuple):
     jobs: dict[str, synth.ImageJob]  # by image name
 
 
+@dataclass(frozen=True)
+class SynthOracleOptions:
+    data: str | None = None  # the SynthPeople folder (holding synthpeople.json), stored resolved
+
+    def __post_init__(self) -> None:
+        if self.data is None:
+            raise ReidBenchError("the synth-oracle generator needs option data=<a SynthPeople folder>, "
+                                 "the dataset whose people it renders.")
+        object.__setattr__(self, "data", str(Path(self.data).resolve()))
+
+
 class SynthOracle(UntrainedGenerator):
-    """The source's SynthPeople identity rendered in the target image's pose; option ``data``."""
+    """The source's SynthPeople identity rendered in the target image's pose; options: :class:`SynthOracleOptions`."""
 
     name = "synth-oracle"
     needs = frozenset()  # only the names, which every sample dict has
     needs_data_root = True  # configure() passes its data folder as the option ``data``
     preset_options = {"quick": {}, "market": {}, "deepfashion": {}}
+    Options = SynthOracleOptions
+    config: SynthOracleOptions
 
-    def __init__(self, data: str | None = None, **options: Any) -> None:
-        if options:
-            raise TypeError(f"synth-oracle takes only the option data, got {sorted(options)}")
-        if data is None:
-            raise ReidBenchError("the synth-oracle generator needs option data=<a SynthPeople folder>, "
-                                 "the dataset whose people it renders.")
-        root = Path(data).resolve()
-        super().__init__({"data": str(root)})
-        self._world = _load_world(str(root))
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._world = _load_world(str(self.config.data))
 
     def render(self, source: str, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The source person in the target pose at the dataset's size: (pixels (H, W, 3) uint8 as

@@ -48,8 +48,7 @@ Simplified, and why:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -59,7 +58,6 @@ from torch import nn
 from reid_bench.baselines._blocks import POINT, ForwardCache, present
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
-from reid_bench.generators.losses import VGGFeatures, vgg19_layer_names
 
 VGG_LAYERS = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")  # Keras block{1..5}_conv2
 _RIGHT = (("Rank", "Rkne"), ("Rkne", "Rhip"), ("Rhip", "Rsho"), ("Rsho", "Relb"), ("Relb", "Rwri"))
@@ -81,14 +79,16 @@ class VUNetOptions:
 
     def __post_init__(self) -> None:
         if self.scales < 2 or not 1 <= self.latent_scales <= self.scales:
-            raise ReidBenchError(f"VU-Net needs scales >= 2 and 1 <= latent_scales <= scales, not {self.scales}, {self.latent_scales}.")
+            raise ReidBenchError(f"VU-Net needs scales >= 2 and 1 <= latent_scales <= scales, "
+                                 f"not {self.scales}, {self.latent_scales}.")
         if self.kl_end <= self.kl_start:
             raise ReidBenchError(f"VU-Net needs kl_end > kl_start, not {self.kl_end} <= {self.kl_start}.")
 
 
 # --- The stickman ----------------------------------------------------------------------------------
 
-def _segment_mask(a: torch.Tensor, b: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, half_width: float) -> torch.Tensor:
+def _segment_mask(a: torch.Tensor, b: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor,
+                  half_width: float) -> torch.Tensor:
     """(B, H, W) pixels within ``half_width`` of segment a-b ((B, 2) (y, x) each)."""
     ay, ax = a[:, 0].view(-1, 1, 1), a[:, 1].view(-1, 1, 1)
     dy, dx = (b[:, 0] - a[:, 0]).view(-1, 1, 1), (b[:, 1] - a[:, 1]).view(-1, 1, 1)
@@ -283,10 +283,12 @@ class VUNet(Generator):
         "quick": {"channels": 8, "max_channels": 32, "scales": 6, "kl_start": 750, "kl_end": 1125},
     }
 
+    Options = VUNetOptions
+    config: VUNetOptions
+
     def __init__(self, **options: Any) -> None:
-        config = VUNetOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         self.enc_up = UpTower(3 + 3, config)
         self.enc_down = DownTower(self.enc_up.widths, config, decoder=False)
         self.dec_up = UpTower(3, config)
@@ -320,32 +322,19 @@ class VUNet(Generator):
         value = 1e-6 + (1.0 - 1e-6) * (step - start) / (end - start)
         return min(1.0, max(1e-6, value))
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("VU-Net was built with perceptual=True but no VGG-19 weights were given.")
-        return nn.ModuleDict({"vgg": VGGFeatures(vgg_weights, VGG_LAYERS[-1])})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        return VGG_LAYERS
 
-    def likelihood_terms(self, fake: torch.Tensor, target: torch.Tensor, loss_networks: nn.ModuleDict) -> list[torch.Tensor]:
+    def likelihood_terms(self, fake: torch.Tensor, target: torch.Tensor,
+                         loss_networks: nn.ModuleDict) -> list[torch.Tensor]:
         """Mean L1 distances of the pixels and (if perceptual) of the VGG-19 layers in VGG_LAYERS."""
         terms = [(fake.float() - target.float()).abs().mean()]
         if self.config.perceptual:
             vgg = loss_networks["vgg"]
-            names = vgg19_layer_names()
-            wanted = {names.index(layer) for layer in VGG_LAYERS}
-            x = ((fake + 1) / 2 - vgg.mean) / vgg.std
             with torch.no_grad():
-                y = ((target + 1) / 2 - vgg.mean) / vgg.std
-                targets = []
-                for index, layer in enumerate(vgg.features):
-                    y = layer(y)
-                    if index in wanted:
-                        targets.append(y)
-            for index, layer in enumerate(vgg.features):
-                x = layer(x)
-                if index in wanted:
-                    terms.append((x.float() - targets[len(terms) - 1].float()).abs().mean())
+                targets = vgg(target)
+            generated = vgg(fake)
+            terms += [(generated[layer].float() - targets[layer].float()).abs().mean() for layer in VGG_LAYERS]
         return terms
 
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,

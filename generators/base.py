@@ -16,10 +16,16 @@ an unweighted term that the loop logs as ``g_<key>`` / ``d_<key>``.
 
 Conventions a generator follows so the loop and the checkpoints can handle it:
 
-- ``options`` holds every constructor option, resolved to its value, as JSON-friendly scalars;
+- ``Options`` names the generator's frozen options dataclass (its fields, defaults and
+  ``__post_init__`` checks); :meth:`Generator.__init__` builds ``config = Options(**options)``
+  (an unknown option is a ``TypeError``, which ``generators.create`` reports as a
+  ``ReidBenchError``) and ``options``, every option resolved to its value as JSON-friendly scalars;
   ``generators.create(name, **options)`` rebuilds the same architecture from it.
-- A generator with a VGG perceptual term has a boolean option ``perceptual``; the loop sets it to
-  ``False`` when the VGG-19 file is missing and the preset allows that (and records it).
+  :meth:`Generator.option_types` gives each option's type (to parse ``--set model.blocks=3``).
+- A generator with a VGG perceptual term names the VGG-19 layers it reads in
+  :meth:`Generator.perceptual_layers` and has a boolean option ``perceptual``; the loop sets it to
+  ``False`` when the VGG-19 file is missing and the preset allows that (and records it). The base
+  :meth:`Generator.build_loss_networks` then builds the frozen VGG-19 (or nothing).
 - ``needs`` names what it reads from the sample dict besides images, a subset of
   ``{"parsing", "mask", "keypoints", "heatmap"}``; the data layer computes only those.
 - ``preset_options`` maps a preset name (``quick``, ``market``, ``deepfashion``) to the options
@@ -29,6 +35,8 @@ Conventions a generator follows so the loop and the checkpoints can handle it:
 from __future__ import annotations
 
 import abc
+import dataclasses
+import typing
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
@@ -36,9 +44,15 @@ import torch
 from torch import nn
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.losses import VGGFeatures, VGGTaps
 
 Batch = Mapping[str, Any]
 NEEDS = frozenset({"parsing", "mask", "keypoints", "heatmap"})
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """The options of a generator that takes none (``identity``)."""
 
 
 class Generator(nn.Module, abc.ABC):
@@ -47,11 +61,31 @@ class Generator(nn.Module, abc.ABC):
     name: ClassVar[str] = ""  # registry name, set by ``generators.register``
     needs: ClassVar[frozenset[str]] = frozenset()
     preset_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    Options: ClassVar[type] = NoOptions  # the frozen dataclass of the constructor options
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init__(self, resolved: Mapping[str, Any] | None = None, /, **options: Any) -> None:
+        """``Generator(**options)`` builds ``config = Options(**options)`` and ``options`` from it.
+
+        A generator without an ``Options`` class may instead pass its options already resolved,
+        as one mapping (``super().__init__({"gain": gain})``, the form plug-ins written before
+        ``Options`` use); it then has no ``config``.
+        """
         super().__init__()
-        self.options: dict[str, Any] = dict(options)
+        if resolved is None:
+            self.config: Any = self.Options(**options)
+            self.options: dict[str, Any] = dataclasses.asdict(self.config)
+        elif options or self.Options is not NoOptions:
+            raise TypeError(f"{type(self).__name__} takes its options as keywords, not as a mapping")
+        else:
+            self.config = None
+            self.options = dict(resolved)
         self.meta: dict[str, Any] = {}  # run facts of the checkpoint it was loaded from (step, image_size, ...)
+
+    @classmethod
+    def option_types(cls) -> dict[str, type]:
+        """Each option's name and its resolved type (``{"blocks": int, ...}``), from :attr:`Options`."""
+        hints = typing.get_type_hints(cls.Options)
+        return {field.name: hints[field.name] for field in dataclasses.fields(cls.Options)}
 
     @abc.abstractmethod
     def forward(self, batch: Batch) -> torch.Tensor:
@@ -62,9 +96,24 @@ class Generator(nn.Module, abc.ABC):
         then has no discriminator step and never calls :meth:`discriminator_losses`."""
         return nn.ModuleDict()
 
+    def perceptual_layers(self) -> tuple[str, ...]:
+        """The VGG-19 layers (``relu1_2``, ...) the perceptual term reads; none: no VGG-19 term."""
+        return ()
+
     def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        """Frozen pretrained networks the generator losses use; none by default."""
-        return nn.ModuleDict()
+        """Frozen pretrained networks the generator losses use. By default ``"vgg"``, VGG-19 cut
+        at the deepest of :meth:`perceptual_layers`: a :class:`~reid_bench.generators.losses.VGGFeatures`
+        (that layer's activations) for one layer, a :class:`~reid_bench.generators.losses.VGGTaps`
+        (a dict of them) for several; nothing without a perceptual term or with ``perceptual=False``.
+        A generator that needs more overrides this and calls it."""
+        layers = self.perceptual_layers()
+        if not layers or not self.options.get("perceptual", True):
+            return nn.ModuleDict()
+        if vgg_weights is None:
+            raise ReidBenchError(f"the {self.name} generator was built with perceptual=True but no VGG-19 "
+                                 "weights were given.")
+        vgg = VGGFeatures(vgg_weights, layers[0]) if len(layers) == 1 else VGGTaps(vgg_weights, layers)
+        return nn.ModuleDict({"vgg": vgg})
 
     @abc.abstractmethod
     def generator_losses(

@@ -11,6 +11,10 @@
   the layer PATN's code uses (``--perceptual_layers 3``, features[:4]) and the code SAN builds on,
   which also keeps the term cheap; any VGG-19 layer name (``conv1_1`` ... ``relu4_1`` ...
   ``pool5``) can be chosen. PATN takes an L1 distance there; eq. 6 is squared, so MSE it is.
+- :class:`VGGTaps`: several activations of the same frozen VGG-19 in one pass, for the losses
+  that read more than one layer (VU-Net's likelihood, Intr-Flow's and GFLA's content, style and
+  sampling-correctness terms); :meth:`reid_bench.generators.base.Generator.build_loss_networks`
+  builds one of the two from the layers a generator names.
 
 VGG-19 weights are torchvision's ``vgg19-dcbb9e9d.pth``, found offline by ``reid_bench.weights``;
 only the ``features.*`` tensors up to the chosen layer are read, so a file holding just those works.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -71,6 +76,31 @@ class VGGFeatures(nn.Module):
         return self.features(((image + 1) / 2 - self.mean) / self.std)
 
 
+class VGGTaps(nn.Module):
+    """Frozen VGG-19 returning the activations named in ``layers`` (images in [-1, 1]), by name:
+    a :class:`VGGFeatures` (same file reading, normalisation and freezing) cut at the deepest one."""
+
+    def __init__(self, weights: str | os.PathLike, layers: Iterable[str]) -> None:
+        super().__init__()
+        names = vgg19_layer_names()
+        self.layers = tuple(dict.fromkeys(layers))
+        deepest = max(self.layers, key=names.index)
+        self.vgg = VGGFeatures(weights, deepest)
+        self.names = names[: names.index(deepest) + 1]
+
+    def train(self, mode: bool = True) -> "VGGTaps":
+        return super().train(False)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = ((image + 1) / 2 - self.vgg.mean) / self.vgg.std
+        taps = {}
+        for name, layer in zip(self.names, self.vgg.features):
+            x = layer(x)
+            if name in self.layers:
+                taps[name] = x
+        return taps
+
+
 def _vgg19_features(length: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     channels = 3
@@ -87,7 +117,8 @@ def _load_features(features: nn.Sequential, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ReidBenchError(f"VGG-19 weights {path} could not be read ({error}); pass torchvision's vgg19-dcbb9e9d.pth.") from error
+        raise ReidBenchError(f"VGG-19 weights {path} could not be read ({error}); "
+                             "pass torchvision's vgg19-dcbb9e9d.pth.") from error
     wanted = {key: f"features.{key}" for key in features.state_dict()}
     missing = [source for source in wanted.values() if source not in state]
     if missing:

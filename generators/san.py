@@ -39,8 +39,7 @@ How this module reads Sec. 3 (the extracted equations are garbled; the prose dec
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,7 +48,7 @@ from torch import nn
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Batch, Generator
-from reid_bench.generators.losses import VGGFeatures, adversarial_loss, perceptual_loss, vgg19_layer_names
+from reid_bench.generators.losses import adversarial_loss, perceptual_loss, vgg19_layer_names
 
 PARSING_LABELS = 20  # LIP labels, background included
 ATTENTION_FORMS = ("paper", "patn")
@@ -204,10 +203,12 @@ class SAN(Generator):
         "quick": {"channels": 16, "blocks": 3, "alpha": 10.0, "beta": 15.0, "gamma": 5.0},
     }
 
+    Options = SANOptions
+    config: SANOptions
+
     def __init__(self, **options: Any) -> None:
-        config = SANOptions(**options)
-        super().__init__(asdict(config))
-        self.config = config
+        super().__init__(**options)
+        config = self.config
         mask = 1 if config.use_mask else 0
         width = 4 * config.channels
         self.appearance_encoder = Encoder(3 + mask + PARSING_LABELS, config.channels)
@@ -239,12 +240,8 @@ class SAN(Generator):
     def build_discriminators(self) -> nn.ModuleDict:
         return nn.ModuleDict({"pair": PairDiscriminator(self.config.channels)})
 
-    def build_loss_networks(self, vgg_weights: Path | None) -> nn.ModuleDict:
-        if not self.config.perceptual:
-            return nn.ModuleDict()
-        if vgg_weights is None:
-            raise ReidBenchError("SAN was built with perceptual=True but no VGG-19 weights were given.")
-        return nn.ModuleDict({"vgg": VGGFeatures(vgg_weights, self.config.perceptual_layer)})
+    def perceptual_layers(self) -> tuple[str, ...]:
+        return (self.config.perceptual_layer,)
 
     def generator_losses(self, batch: Batch, fake: torch.Tensor, discriminators: nn.ModuleDict,
                          loss_networks: nn.ModuleDict) -> dict[str, torch.Tensor]:
