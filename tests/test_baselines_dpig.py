@@ -1,5 +1,5 @@
-"""DPIG baseline (baselines/dpig.py): body-part boxes, the three embeddings, sizes, a step of the
-shared loop, gradients, overfitting."""
+"""DPIG baseline (baselines/dpig.py): body-part boxes, the three embeddings, the paper's presets.
+Sizes, gradients, the shared loop and the short overfit: test_generator_contract.py."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from generators_fixtures import (
-    STANDING,
-    check_gradients_reach_every_parameter,
-    check_output_size_and_range,
-    collated_batch,
-    overfit_l1,
-    two_steps_in_the_loop,
-)
+from generators_fixtures import STANDING, TINY_OPTIONS, collated_batch
 
 from reid_bench import generators
 from reid_bench.baselines._blocks import POINT
@@ -23,8 +16,7 @@ from reid_bench.errors import ReidBenchError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = {"channels": 4, "bottleneck": 8, "roi_size": 8, "part_dim": 4, "pose_dim": 4, "pose_hidden": 8,
-        "pose_blocks": 1, "discriminator_channels": 4}
+TINY = TINY_OPTIONS["dpig"]
 
 
 def tiny(size: tuple[int, int], **options) -> generators.Generator:
@@ -65,30 +57,15 @@ def test_a_missing_part_has_a_zero_embedding(people: Path) -> None:
 
 
 @pytest.mark.parametrize("size, background", [((128, 64), True), ((256, 256), False), ((256, 176), True)])
-def test_output_has_the_input_size_and_range(people: Path, size: tuple[int, int], background: bool) -> None:
-    model = tiny(size, background=background).eval()
-    check_output_size_and_range(model, collated_batch("dpig", people, size), (2, 3, *size))
+def test_the_embedding_holds_seven_parts_the_background_and_the_pose(size: tuple[int, int], background: bool) -> None:
+    """The contract's sizes and background switches (test_generator_contract.py's SIZE_OPTIONS)."""
+    model = tiny(size, background=background)
     assert model.config.embedding_dim == 7 * 4 + (16 if background else 0) + 4
-
-
-def test_gradients_reach_every_parameter(people: Path) -> None:
-    model = tiny((32, 16), channels=8)  # ReLUs: narrower nets have dead units
-    check_gradients_reach_every_parameter(model, collated_batch("dpig", people, (32, 16), 3))
-
-
-def test_one_step_of_the_shared_loop_and_reload(people: Path, tmp_path: Path) -> None:
-    config, result = two_steps_in_the_loop("dpig", people, tmp_path, {**TINY, "height": 32, "width": 16}, (32, 16))
-    assert config.perceptual == "not used"
-    assert result.finished and generators.load(result.generator, "dpig").meta["step"] == 2
-
-
-def test_short_overfit_halves_the_l1(people: Path, tmp_path: Path) -> None:
-    options = {**TINY, "channels": 8, "bottleneck": 32, "height": 32, "width": 16}
-    before, after = overfit_l1("dpig", people, tmp_path, options, (32, 16), steps=60, lr=6e-3)
-    assert after < 0.5 * before
+    assert model.decoder.stem[0].in_channels == model.config.embedding_dim + 18
 
 
 def test_presets_hold_the_papers_settings() -> None:
     presets = generators.get("dpig").preset_options
     assert presets["market"]["background"] and not presets["deepfashion"]["background"]
-    assert presets["market"]["roi_size"] == 48 and generators.create("dpig", **presets["quick"]).options["l1_weight"] == 20
+    assert presets["market"]["roi_size"] == 48
+    assert generators.create("dpig", **presets["quick"]).options["l1_weight"] == 20

@@ -1,4 +1,6 @@
-"""Intr-Flow (baselines/intrflow.py): registry, shapes, gradients, the keypoint pseudo-flow, the loop."""
+"""Intr-Flow (baselines/intrflow.py): registry, an odd size, its loss terms, the end-to-end switch, the
+keypoint pseudo-flow, the paper's presets and size. Sizes, gradients, the shared loop and the short
+overfit (in which the flow loss falls too): test_generator_contract.py."""
 
 from __future__ import annotations
 
@@ -8,10 +10,8 @@ import pytest
 import torch
 from generators_fixtures import (
     STANDING,
-    check_gradients_reach_every_parameter,
+    TINY_OPTIONS,
     check_output_size_and_range,
-    first_pairs,
-    overfit_in_the_loop,
     random_pose_batch,
     write_stand_in_vgg,
 )
@@ -26,8 +26,7 @@ from reid_bench.generators.run_config import configure
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 
-TINY = {"channels": 4, "max_channels": 8, "scales": 3, "warp_scales": 2, "residual_blocks": 1, "flow_channels": 4,
-        "flow_max_channels": 8, "flow_scales": 2, "discriminator_channels": 4, "discriminator_layers": 2}
+TINY = TINY_OPTIONS["intrflow"]
 
 
 def test_registered_and_declares_its_needs() -> None:
@@ -37,21 +36,18 @@ def test_registered_and_declares_its_needs() -> None:
     assert set(model.preset_options) == {"quick", "market", "deepfashion"}
 
 
-@pytest.mark.parametrize("size, options", [((128, 64), "market"), ((256, 256), "deepfashion"),
-                                           ((256, 176), "deepfashion"), ((30, 18), "tiny")])
+def test_a_small_odd_size_comes_back_exactly() -> None:
+    """30x18 (3 levels): decoder features are cropped to their skips' sizes."""
+    model = generators.create("intrflow", **TINY).eval()
+    check_output_size_and_range(model, random_pose_batch(1, 30, 18, keypoints=True), (1, 3, 30, 18))
 
 
-def test_output_has_the_input_size_and_range(size: tuple[int, int], options: str) -> None:
-    """Paper depths (5 / 7 levels) at their sizes, with narrow widths to stay fast."""
-    depth = TINY if options == "tiny" else {**TINY, **generators.get("intrflow").preset_options[options]}
-    model = generators.create("intrflow", **depth).eval()
-    check_output_size_and_range(model, random_pose_batch(1, *size, keypoints=True), (1, 3, *size))
-
-
-def test_gradients_reach_every_parameter() -> None:
+def test_without_vgg_the_losses_are_l1_adversarial_flow_and_visibility() -> None:
     model = generators.create("intrflow", **{**TINY, "perceptual": False})
-    terms, _ = check_gradients_reach_every_parameter(model, random_pose_batch(2, 32, 16, keypoints=True))
-    assert {"l1", "adversarial", "flow", "visibility"} <= set(terms)
+    batch = random_pose_batch(2, 32, 16, keypoints=True)
+    with torch.no_grad():
+        terms = model.generator_losses(batch, model(batch), model.build_discriminators(), nn.ModuleDict())
+    assert {"l1", "adversarial", "flow", "visibility"} <= set(terms) and "content" not in terms
 
 
 def test_without_end_to_end_the_image_loss_does_not_reach_the_flow_network() -> None:
@@ -105,7 +101,8 @@ def test_pseudo_flow_fits_a_scaled_pose_as_a_similarity() -> None:
 
 def test_presets_sizes_and_the_offline_vgg_rule() -> None:
     presets = generators.get("intrflow").preset_options
-    assert (presets["market"]["scales"], presets["market"]["warp_scales"], presets["market"]["flow_scales"]) == (5, 4, 4)
+    market = presets["market"]
+    assert (market["scales"], market["warp_scales"], market["flow_scales"]) == (5, 4, 4)
     assert (presets["deepfashion"]["scales"], presets["deepfashion"]["warp_scales"]) == (7, 5)
     model = generators.create("intrflow", **presets["deepfashion"])
     assert 19.0e6 < count_parameters(model) < 19.5e6  # G 12.66M + F 6.59M
@@ -123,13 +120,3 @@ def test_content_loss_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     terms = model.generator_losses(batch, model(batch), model.build_discriminators(),
                                    model.build_loss_networks(stand_in))
     assert terms["content"] > 0
-
-
-def test_one_step_and_a_short_overfit_in_the_shared_loop(people: Path, tmp_path: Path) -> None:
-    synth_pairs = first_pairs("intrflow", people, (32, 16), 8)
-    rows, model = overfit_in_the_loop("intrflow", TINY, synth_pairs, tmp_path,
-                                      {"g_l1", "g_flow", "g_visibility", "g_adversarial", "d_real", "d_fake"})
-    assert float(rows[-1]["g_flow"]) < float(rows[0]["g_flow"])
-    batch = {key: value[None] for key, value in synth_pairs[0].items() if torch.is_tensor(value)}
-    with torch.no_grad():
-        assert model(batch).shape == (1, 3, 32, 16)
