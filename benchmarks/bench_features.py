@@ -50,10 +50,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
-from reid_bench import accel
+from reid_bench import accel, presets
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.reid import backbones
-from reid_bench.reid.config import preset
 from reid_bench.reid.features import extract_features
 from reid_bench.reid.train import build_model
 from reid_bench.reid.transforms import ImageDataset, as_triplets, test_transform
@@ -198,7 +197,7 @@ def batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 def file_cases(files: list[Path], batch: int, flops: float, extractor: Any, nchw_model: torch.nn.Module,
                cl_model: torch.nn.Module) -> list[Case]:
     """From files: the input pipeline alone, torchreid's extractor and ours in three settings."""
-    default = preset("market").replace(flip_test=False, feature_batch=batch)
+    default = presets.get("market").reid.replace(flip_test=False, feature_batch=batch)
     fp32 = default.replace(amp="off", channels_last=False)
     records, warm_records = [(path, 0, 0) for path in files], [(path, 0, 0) for path in files[:batch]]
 
@@ -281,7 +280,7 @@ def main() -> None:
         files, source = image_files(count, Path(scratch))
         print(f"{count} images from {source}; batches of {batch} from files, {forward_batch} pre-loaded; "
               f"{rounds} interleaved round(s), medians shown")
-        settings = preset("market")
+        settings = presets.get("market").reid
         backbone = backbones.build("resnet50", load_weights=False)
         nchw_model = build_model("ide", backbone, 751, settings).eval()
         cl_model = accel.channels_last(copy.deepcopy(nchw_model))

@@ -8,6 +8,11 @@ are dropped (Market-1501 and SynthPeople stems are unique, and the PNG suffix is
 Each PNG is written under a temporary name and renamed, so a file that exists is complete; an
 interrupted run resumes by skipping the pairs whose PNG exists.
 
+With ``composite=True`` each generated person is pasted onto the target image's own scene
+through the target's body mask (``tgt_mask``): ``mask * generated + (1 - mask) * target``. That
+mask is exactly the silhouette the generator was asked to fill, and the SAN paper gives the binary
+mask the job of "seamlessly stitching foreground and background" (Sec. 3.1.1).
+
 The model runs in eval mode: BatchNorm uses its running averages, so an image does not depend on
 the others of its batch. pix2pix's and PATN's test scripts normalise by the batch instead (their
 ``--eval`` is off by default); that was tried and measured on the quick SAN (SynthPeople, 1,800
@@ -66,12 +71,14 @@ def _write_png(path: Path, pixels: Any) -> None:
 @torch.no_grad()
 def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_size: int = 16,
              device: str | torch.device = "cpu", workers: int = 0, skipped: int = 0,
-             amp: str = "auto", channels_last: bool = True, progress: bool = True) -> GenerateSummary:
+             amp: str = "auto", channels_last: bool = True, composite: bool = False,
+             progress: bool = True) -> GenerateSummary:
     """Write ``model``'s image for every sample dict of ``pairs`` into ``out`` (see module docstring).
 
     ``amp`` is the autocast precision (:func:`reid_bench.accel.resolve_amp`; ``auto``: as in training);
     ``channels_last`` runs the model on NHWC tensors, as training does by default (faster; ``model``'s
-    weights are converted in place, to NCHW when it is False).
+    weights are converted in place, to NCHW when it is False). ``composite`` pastes each image onto
+    its target's scene (module docstring; the pairs must carry ``tgt_mask``).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,11 +95,19 @@ def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_
         batch = accel.move_batch(batch, device, channels_last)
         with accel.autocast(device, precision):
             images = model(batch)
+        if composite:
+            images = composite_onto_target(images.float(), batch)
         for source, target, pixels in zip(batch["src_name"], batch["tgt_name"], to_uint8(images)):
             _write_png(out / output_name(source, target), pixels)
         bar.update(len(batch["src_name"]))
     bar.close()
     return GenerateSummary(out, len(todo), len(names) - len(todo), skipped)
+
+
+def composite_onto_target(images: torch.Tensor, batch: dict) -> torch.Tensor:
+    """``images`` inside the target's mask, the real target image outside it (all in [-1, 1])."""
+    mask = batch["tgt_mask"].to(images.dtype)
+    return mask * images + (1 - mask) * batch["tgt_image"].to(images.dtype)
 
 
 def _pair_names(pairs: Dataset) -> list[tuple[str, str]]:

@@ -15,12 +15,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reid_bench import weights
+from reid_bench import presets, weights
 from reid_bench.errors import ReidBenchError
-from reid_bench.generators.presets import GeneratorSettings
-from reid_bench.generators.presets import get as get_preset
 from reid_bench.generators.registry import create, preset_options
 from reid_bench.generators.registry import get as get_generator
+from reid_bench.presets import GeneratorSettings
 from reid_bench.storage import cache_root, config_hash
 
 
@@ -32,6 +31,7 @@ class RunConfig:
     perceptual: str  # "on (relu1_2)", "off (<why>)" or "not used"
     vgg_weights: str | None  # the VGG-19 file used, if any
     data: str  # the training data (dataset folder), part of the hash
+    identity: str = "off"  # the frozen Re-ID network of the identity term, as IdentityGuide.describe() names it
 
     def settings_dict(self) -> dict[str, Any]:
         settings = asdict(self.settings)
@@ -41,25 +41,29 @@ class RunConfig:
     def config_hash(self) -> str:
         """Hash of everything that changes the trained weights (not the VGG file's location)."""
         return config_hash({"generator": self.generator, "options": self.options, "data": self.data,
-                            "settings": self.settings_dict(), "perceptual": self.perceptual})
+                            "settings": self.settings_dict(), "perceptual": self.perceptual,
+                            **({"identity": self.identity} if self.identity != "off" else {})})
 
     def default_out(self) -> Path:
         return cache_root() / "generators" / f"{self.generator}-{self.config_hash()}"
 
     def describe(self) -> dict[str, Any]:
         return {"generator": self.generator, "options": self.options, "settings": self.settings_dict(),
-                "preset": self.settings.preset, "perceptual": self.perceptual,
+                "preset": self.settings.preset, "perceptual": self.perceptual, "identity": self.identity,
                 "vgg_weights": self.vgg_weights, "data": self.data, "config_hash": self.config_hash()}
 
 
-def configure(generator: str, data: str, preset: str = "quick", options: dict[str, Any] | None = None,
-              vgg_weights: str | None = None, **overrides: Any) -> RunConfig:
-    """Resolve a run: ``preset``'s settings with ``overrides`` (e.g. ``steps=200``, ``None`` = keep),
-    the generator's preset options with the user's ``options`` on top, and the VGG-19 rule.
+def configure(generator: str, data: str, preset: str | GeneratorSettings = "quick", options: dict[str, Any] | None = None,
+              vgg_weights: str | None = None, identity: str = "off", **overrides: Any) -> RunConfig:
+    """Resolve a run: the settings of ``preset`` (a run preset's name, or the loop settings
+    themselves) with ``overrides`` (e.g. ``steps=200``, ``None`` = keep), the generator's options
+    under that preset with the user's ``options`` on top, and the VGG-19 rule.
 
     A generator class with ``needs_data_root = True`` (``synth-oracle``) gets ``data`` as its option
     ``data`` unless the user's ``options`` set it."""
-    settings = replace(get_preset(preset), **{k: v for k, v in overrides.items() if v is not None})
+    base = presets.get(preset).generator if isinstance(preset, str) else preset
+    settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    preset = settings.preset
     chosen = {**preset_options(generator, preset), **(options or {})}
     if getattr(get_generator(generator), "needs_data_root", False):  # e.g. synth-oracle renders from the dataset
         chosen.setdefault("data", str(data))
@@ -77,4 +81,4 @@ def configure(generator: str, data: str, preset: str = "quick", options: dict[st
         else:
             resolved = create(generator, **{**chosen, "perceptual": False}).options
             perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"
-    return RunConfig(generator, resolved, settings, perceptual, vgg, str(data))
+    return RunConfig(generator, resolved, settings, perceptual, vgg, str(data), identity)

@@ -2,7 +2,7 @@
 source | target pose | generated | target.
 
 The target pose column shows whatever pose representation the generator reads, rendered visibly:
-a LIP parsing in the palette human-parsing tools write (the PASCAL VOC colour map), keypoint
+a LIP parsing in LIP's palette (:data:`reid_bench.data.vocabulary.LIP_PALETTE`, as every figure), keypoint
 heatmaps as their per-pixel maximum in orange over black, a binary mask as white on black.
 """
 
@@ -16,28 +16,17 @@ import numpy as np
 import torch
 from PIL import Image
 
+from reid_bench.data.vocabulary import colour_parsing
 from reid_bench.storage import atomic_path
 
 GRID_COLUMNS = ("source", "target pose", "generated", "target")
 _PAD = 2  # pixels of grey between cells
 
 
-def lip_palette(labels: int = 20) -> torch.Tensor:
-    """(labels, 3) RGB colours in [0, 1]: the VOC bit-interleaved colour map (label 0 black)."""
-    colours = torch.zeros(labels, 3)
-    for label in range(labels):
-        value, shift = label, 7
-        while value:
-            for channel in range(3):
-                colours[label, channel] += ((value >> channel) & 1) << shift
-            value, shift = value >> 3, shift - 1
-    return colours / 255
-
-
 def render_parsing(parsing: torch.Tensor) -> torch.Tensor:
-    """One-hot (B, L, H, W) -> palette colours (B, 3, H, W) in [-1, 1]."""
-    labels = parsing.argmax(dim=1)
-    rgb = lip_palette(parsing.shape[1]).to(parsing.device)[labels]  # (B, H, W, 3)
+    """One-hot (B, L, H, W) -> LIP palette colours (B, 3, H, W) in [-1, 1]."""
+    labels = parsing.argmax(dim=1).cpu().numpy()
+    rgb = torch.from_numpy(colour_parsing(labels)).to(parsing.device).float() / 255  # (B, H, W, 3)
     return rgb.permute(0, 3, 1, 2) * 2 - 1
 
 

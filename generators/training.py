@@ -22,6 +22,23 @@ of (seed, step) (:class:`StepBatchSampler`) and every RNG state is restored, so 
 resumed CPU run ends with the same weights as an uninterrupted one. Logging, samples and
 checkpoints happen on rank 0 only (:func:`reid_bench.distributed.is_main`).
 
+Recipe terms: the loop adds two terms to every generator's own objective, so that SAN and every
+baseline get the same treatment (``GeneratorSettings``; both 0, off, by default, and the paper
+presets keep them off):
+
+- ``foreground_weight`` x the mean over all pixels of ``tgt_mask * |generated - target|``, PG2's
+  pose-mask L1 (Ma et al., NeurIPS 2017, eq. 2: ``||(G - I_B) * (1 + M_B)||_1``): with the weight
+  of the generator's own L1, the person counts twice, as in PG2;
+- an identity term from a frozen Re-ID network trained on the real training split (the run's
+  real-only IDE; ``guide``, :class:`reid_bench.reid.guide.IdentityGuide`): ``identity_weight`` x
+  its cross-entropy of the generated image as the source person (DG-Net's identity loss through a
+  frozen Re-ID encoder, Zheng et al., CVPR 2019; Liu et al.'s CVPR 2018 "guider" likewise applies
+  Re-ID losses to generated samples while the generator trains) plus ``identity_feature_weight``
+  x (1 - cosine of its features of the generated and the real target image), both ramped
+  linearly from 0 over ``identity_warmup`` steps. It is logged as ``g_identity_ce`` and
+  ``g_identity_feature``, never as a perceptual (VGG) term; where VGG-19 is missing it is the
+  honest stand-in for one.
+
 Under ``torchrun --nproc_per_node=N`` (:mod:`reid_bench.distributed`) ``batch_size`` stays the
 global batch: rank r trains on ``batch[r::N]`` of each step's batch, and after every backward the
 gradients are averaged over the ranks by one all-reduce (:func:`~reid_bench.distributed.average_gradients`)
@@ -57,10 +74,10 @@ from reid_bench.accel import autocast, channels_last, compile_module, grad_scale
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
 from reid_bench.generators.base import Batch, Generator, set_requires_grad
-from reid_bench.generators.presets import GeneratorSettings, steps_per_epoch
 from reid_bench.generators.registry import create
 from reid_bench.generators.run_config import RunConfig
 from reid_bench.generators.samples import save_grid
+from reid_bench.presets import GeneratorSettings, steps_per_epoch
 from reid_bench.profiling import OFF, Profile
 from reid_bench.records import write_run_record
 from reid_bench.storage import atomic_path, exclusive_folder
@@ -162,8 +179,6 @@ class LossLog:
 
 
 def _rng_state() -> dict[str, Any]:
-
-
     kind, keys, position, has_gauss, gauss = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
@@ -174,8 +189,6 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
-
-
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -196,6 +209,7 @@ class _Trainer:
     device: torch.device
     total: int
     amp: torch.dtype | None
+    guide: nn.Module | None = None  # frozen Re-ID network of the identity term (module docstring)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
     schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = field(init=False)
     scalers: dict[str, torch.amp.GradScaler] = field(init=False)
@@ -229,7 +243,24 @@ class _Trainer:
         scaler.step(optimizer)
         scaler.update()
 
-    def step(self, batch: Batch, profile: Profile = OFF) -> dict[str, torch.Tensor]:
+    def recipe_terms(self, batch: Batch, fake: torch.Tensor, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted sum and the unweighted values of the loop's own terms (module docstring)."""
+        s = self.config.settings
+        terms: dict[str, torch.Tensor] = {}
+        total = fake.new_zeros((), dtype=torch.float32)
+        if s.foreground_weight:
+            error = (fake.float() - batch["tgt_image"].float()).abs() * batch["tgt_mask"].float()
+            terms["foreground_l1"] = error.mean()
+            total = total + s.foreground_weight * terms["foreground_l1"]
+        if self.guide is not None:
+            ramp = min(1.0, (step + 1) / s.identity_warmup) if s.identity_warmup else 1.0
+            terms.update(self.guide(batch, fake))
+            total = total + ramp * (s.identity_weight * terms["identity_ce"]
+                                    + s.identity_feature_weight * terms["identity_feature"])
+        return total, terms
+
+    def step(self, batch: Batch, profile: Profile = OFF, index: int = 0) -> dict[str, torch.Tensor]:
+        """One optimisation step (``index``: the 0-based step of the run, for the identity ramp)."""
         with profile.section("generator forward"), self.autocast():
             fake = self.model(batch)
         d_terms: dict[str, torch.Tensor] = {}
@@ -243,6 +274,8 @@ class _Trainer:
         with profile.section("generator update"):
             with self.autocast():
                 g_terms = self.model.generator_losses(batch, fake, self.discriminators, self.loss_networks)
+                extra, recipe = self.recipe_terms(batch, fake, index)
+                g_terms = {**g_terms, **recipe, "total": g_terms["total"] + extra} if recipe else g_terms
             self._update("g", g_terms["total"])
         for scheduler in self.schedulers.values():
             scheduler.step()
@@ -299,9 +332,15 @@ class _Trainer:
             "preset": self.config.settings.preset,
             "image_size": self.config.settings_dict()["image_size"],
             "perceptual": self.config.perceptual,
+            "identity": self.config.identity,
             "data": self.config.data,
             "config_hash": self.config.config_hash(),
         }
+
+
+def loop_needs(settings: GeneratorSettings) -> frozenset[str]:
+    """What the loop's own terms read from the sample dict besides a generator's ``needs``."""
+    return frozenset({"mask"}) if settings.foreground_weight else frozenset()
 
 
 def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, start: int, total: int) -> DataLoader:
@@ -316,7 +355,7 @@ def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, s
 
 def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None = None,
           device: str | torch.device = "auto", stop_at: int | None = None, progress: bool = True,
-          profile: Profile = OFF) -> TrainResult:
+          profile: Profile = OFF, guide: nn.Module | None = None) -> TrainResult:
     """Train ``config.generator`` on ``pairs`` (sample dicts) into ``out``, resuming if it was started.
 
     A generator without trainable parameters (``identity``) has nothing to learn: its checkpoint is
@@ -325,13 +364,15 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
     ends this invocation after that many completed steps with a checkpoint (the learning-rate
     schedule still spans the whole run); the same call without it continues. ``profile``
     (``--profile``) gets the seconds of data loading, each part of a step, samples and checkpoints.
+    ``guide`` is the frozen Re-ID network of the identity term (module docstring), needed when
+    ``identity_weight`` or ``identity_feature_weight`` is set; ``config.identity`` names it.
 
     The output folder is locked while a process trains into it (:func:`reid_bench.storage.exclusive_folder`).
     """
     lock = exclusive_folder(out, f"{config.generator} training") if distributed.is_main() else nullcontext()
     with lock:
         result = _train(config, pairs, out, sample_pairs=sample_pairs, device=device, stop_at=stop_at,
-                        progress=progress, profile=profile)
+                        progress=progress, profile=profile, guide=guide)
     # Every rank passes this one barrier, whichever way _train returned (a finished generator.pt
     # found, nothing to train, or a run completed), so the others read rank 0's files only once
     # they are written, and the ranks' later barriers stay paired.
@@ -340,11 +381,21 @@ def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_p
 
 
 def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None,
-           device: str | torch.device, stop_at: int | None, progress: bool, profile: Profile) -> TrainResult:
+           device: str | torch.device, stop_at: int | None, progress: bool, profile: Profile,
+           guide: nn.Module | None) -> TrainResult:
     """The body of :func:`train`, inside its lock."""
     out, settings = Path(out), config.settings
     if len(pairs) == 0:
         raise ReidBenchError("there are no training pairs; check the dataset's pairs-train CSV.")
+    wants_guide = bool(settings.identity_weight or settings.identity_feature_weight)
+    if wants_guide and guide is None:
+        raise ReidBenchError("generator.identity_weight and identity_feature_weight need a frozen Re-ID model: give "
+                             "train-generator --identity-model CHECKPOINT (a train-reid checkpoint of real images); "
+                             "reid-bench run uses its real-only IDE.")
+    if wants_guide and config.identity == "off":
+        raise ReidBenchError("the identity term's Re-ID model must be named in the run's config: "
+                             "configure(..., identity=guide.describe()).")
+    guide = guide if wants_guide else None
     total = settings.total_steps(len(pairs))
     final, state_path = out / "generator.pt", out / "checkpoints" / "latest.pt"
     if final.exists():
@@ -368,7 +419,12 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
         for module in (model, discriminators, loss_networks):
             channels_last(module)
     compile_module(model, settings.compile)
-    trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device))
+    if guide is not None:
+        guide = guide.to(device)
+        if settings.channels_last:
+            channels_last(guide)
+    trainer = _Trainer(config, model, discriminators, loss_networks, device, total, resolve_amp(settings.amp, device),
+                       guide)
     main = distributed.is_main()
     step = trainer.restore(checkpoints.read(state_path), state_path) if state_path.exists() else 0
     if distributed.world_size() > 1:
@@ -390,7 +446,8 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     try:
         for batch in profile.iterate(_loader(pairs, settings, device, step, stop), "data"):
             mid_step = True
-            terms = distributed.mean_over_ranks(trainer.step(move_batch(batch, device, settings.channels_last), profile), device)
+            batch = move_batch(batch, device, settings.channels_last)
+            terms = distributed.mean_over_ranks(trainer.step(batch, profile, step), device)
             step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:

@@ -37,16 +37,13 @@ from reid_bench.generators.training import train
 from reid_bench.quality.comparison import comparison_figure
 from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, load_networks
 from reid_bench.quality.rows import write_rows
-from reid_bench.reid import preset as reid_preset
 from reid_bench.reid import train_reid
-from reid_bench.run.pipeline import reid_settings
 from reid_bench.storage import cache_root, config_hash
 
 
 def identity_model(dataset, seed: int) -> str:
     """checkpoint.pt of the run's real-only IDE (quick preset) for ``seed``, trained unless cached."""
-    quick = presets.get("quick")
-    settings = reid_settings(reid_preset(quick.reid_preset), quick.reid_epochs, quick.reid_backbone)
+    settings = presets.get("quick").reid
     meta = {"dataset": dataset.kind, "generator": "none", "factor": 1, "n_real": len(dataset.train),
             "n_generated": 0}
     return str(train_reid(list(dataset.train), "ide", settings, seed=seed, meta=meta, progress=True).path)

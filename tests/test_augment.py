@@ -88,6 +88,11 @@ def test_augmented_set_of_another_dataset_is_refused(tiny: Path, tmp_path: Path)
     dataset = load_dataset(tiny)
     folder = tmp_path / "foreign" / "bounding_box_train"
     folder.mkdir(parents=True)
-    Image.new("RGB", (64, 128)).save(folder / "9999_c1s1_000001_01___9999_c2s1_000002_01.png")
+    name = "9999_c1s1_000001_01___9999_c2s1_000002_01.png"
+    Image.new("RGB", (64, 128)).save(folder / name)
+    with pytest.raises(ReidBenchError, match="no manifest.csv"):
+        augmented_records(dataset, tmp_path / "foreign")
+    (tmp_path / "foreign" / "manifest.csv").write_text(
+        f"name,source,target,camid,generator,checkpoint\n{name},9999_c1s1_000001_01.jpg,9999_c2s1_000002_01.jpg,0,x,y\n")
     with pytest.raises(ReidBenchError, match="another dataset"):
         augmented_records(dataset, tmp_path / "foreign")

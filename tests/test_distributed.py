@@ -17,14 +17,14 @@ from generators_fixtures import SyntheticPairs
 from test_reid_toydata import make_toy_market, read_split
 from torch import nn
 
-from reid_bench import distributed, generators
+from reid_bench import distributed, generators, presets
 from reid_bench.cli import launch_command, main
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import StepBatchSampler, train
 from reid_bench.records import read_run_record
-from reid_bench.reid import backbones, preset, train_reid
+from reid_bench.reid import backbones, train_reid
 from reid_bench.reid.train import _loader, build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 # Spawned processes do not inherit conftest's fp32 patch: amp is off explicitly. SGD, since Adam
 # divides each gradient by its own magnitude: components near zero, where summation order
 # shows, would move by up to lr either way in the first steps.
-REID = preset("quick").replace(backbone="tiny", height=64, width=32, batch_size=16, optimizer="sgd", lr=0.05,
+REID = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=16, optimizer="sgd", lr=0.05,
                                lr_step=100, epochs=1, random_flip=False, amp="off")
 TOLERANCE = {"ide": 1e-5, "ide-pk": 1e-5, "siamese": 1e-3, "gan": 5e-4}  # of each tensor's scale
 GAN = {"steps": 3, "batch_size": 8, "image_size": None, "amp": "off"}
@@ -116,7 +116,8 @@ def _assert_moved(initial: nn.Module, trained: dict[str, torch.Tensor], by: floa
 
 
 class IndexDataset(torch.utils.data.Dataset):
-    """Item i is ``(i, label, 0)``: the batches of a loader show which samples they hold."""
+    """Item i is ``(i, label, 0, False)`` (index, label, camera, generated): the batches of a loader show which
+    samples they hold."""
 
     def __init__(self, labels: list[int]) -> None:
         self.labels = labels
@@ -124,8 +125,8 @@ class IndexDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> tuple[int, int, int]:
-        return index, self.labels[index], 0
+    def __getitem__(self, index: int) -> tuple[int, int, int, bool]:
+        return index, self.labels[index], 0, False
 
 
 def _batches(trainer: str, settings, monkeypatch: pytest.MonkeyPatch, rank: int, world: int) -> list[list[int]]:
@@ -198,7 +199,6 @@ def test_nproc_relaunches_through_torchrun() -> None:
 
 
 def test_nproc_only_for_training_commands(capsys: pytest.CaptureFixture) -> None:
-
     assert main(["--nproc", "2", "weights"]) == 2
     assert "applies to run, train-reid, train-generator only" in capsys.readouterr().err
 
@@ -208,8 +208,8 @@ def test_train_reid_under_torchrun_writes_one_checkpoint(tmp_path: Path) -> None
     env = {**os.environ, "REID_BENCH_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
     out = tmp_path / "run"
     command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "train-reid", "--data", str(root),
-               "--backbone", "tiny", "--epochs", "1", "--out", str(out), "--set", "height=64", "--set", "width=32",
-               "--set", "batch_size=8", "--set", "amp=off"]
+               "--backbone", "tiny", "--epochs", "1", "--out", str(out), "--set", "reid.height=64", "--set", "reid.width=32",
+               "--set", "reid.batch_size=8", "--set", "accel.amp=off"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("checkpoint: ") == 1  # rank 0 alone prints

@@ -210,7 +210,6 @@ def test_bad_options(option):
 
 @pytest.mark.parametrize("ties", ["index", "argsort"])
 def test_many_small_chunks_give_the_same_result(monkeypatch, ties):
-
     rng = np.random.default_rng(6)
     case = random_case(rng, 70, 300, junk=20, integer_distances=True)
     whole = evaluate(*case, ties=ties)

@@ -10,10 +10,11 @@ import pytest
 from generators_fixtures import SyntheticPairs
 from test_reid_toydata import make_toy_market, read_split
 
+from reid_bench import presets
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import train
-from reid_bench.reid import preset, train_reid
+from reid_bench.reid import train_reid
 from reid_bench.storage import LOCK_NAME, exclusive_folder
 
 HOLD = """
@@ -42,14 +43,12 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path: P
 
 
 def test_the_trainers_refuse_a_folder_another_process_trains_into(tmp_path: Path, people: Path) -> None:
-
-
     busy = tmp_path / "busy"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(busy)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         root = make_toy_market(tmp_path / "toy", train_ids=3, test_ids=2, per_camera=2)
-        settings = preset("quick").replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
+        settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
         with pytest.raises(ReidBenchError, match="is in use"):
             train_reid(read_split(root / "bounding_box_train"), "ide", settings, busy, seed=0)
         config = configure("pg2", data=str(people), preset="quick", steps=1, batch_size=2, image_size=None)

@@ -10,12 +10,13 @@ import torch
 from PIL import Image
 
 from reid_bench.cli import main
-from reid_bench.cli.generators import parse_options
 from reid_bench.data import read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.generators.generate import output_name, parse_output_name
+from reid_bench.generators.san import SAN
+from reid_bench.presets import parse_overrides
 
-TINY = ["--option", "channels=4", "--option", "blocks=1"]
+TINY = ["--set", "model.channels=4", "--set", "model.blocks=1"]
 
 
 @pytest.fixture(autouse=True)
@@ -74,16 +75,17 @@ def test_default_out_is_in_the_cache_and_printed(synthpeople: Path, tmp_path: Pa
 def test_errors_are_one_line(synthpeople: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train-generator", "--data", str(synthpeople), "--preset", "market"]) == 2
     assert "vgg19-dcbb9e9d.pth" in capsys.readouterr().err
-    assert main(["train-generator", "--data", str(synthpeople), "--option", "blocks"]) == 2
-    assert "is not KEY=VALUE" in capsys.readouterr().err
+    assert main(["train-generator", "--data", str(synthpeople), "--set", "model.blocks"]) == 2
+    assert "is not SECTION.FIELD=VALUE" in capsys.readouterr().err
     assert main(["generate", "--checkpoint", str(tmp_path / "none.pt"), "--pairs", "x.csv",
                  "--data", str(synthpeople), "--out", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
 def test_option_values_and_output_names() -> None:
-    assert parse_options(["blocks=3", "use_mask=false", "attention=patn", "alpha=1.5"]) == \
-        {"blocks": 3, "use_mask": False, "attention": "patn", "alpha": 1.5}
+    parsed = parse_overrides(["model.blocks=3", "model.use_mask=false", "model.attention=patn", "model.alpha=1.5"],
+                             ("model",), SAN.option_types())
+    assert parsed.section("model") == {"blocks": 3, "use_mask": False, "attention": "patn", "alpha": 1.5}
     name = output_name("0001_c1s1_000151_01.jpg", "0001_c2s1_000301_01.jpg")
     assert name == "0001_c1s1_000151_01___0001_c2s1_000301_01.png"
     assert parse_output_name(name) == ("0001_c1s1_000151_01", "0001_c2s1_000301_01")

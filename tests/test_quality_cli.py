@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from test_quality_fid import StandInFeatures
 
-from reid_bench import generators
+from reid_bench import generators, presets
 from reid_bench.cli import main
 from reid_bench.data import load_dataset, read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
@@ -27,7 +27,7 @@ from reid_bench.generators.generate import output_name
 from reid_bench.quality.comparison import evenly_spaced, shared_pairs, target_pose_picture
 from reid_bench.quality.evaluate import Networks, QualitySettings, evaluate_checkpoint, evaluate_folder
 from reid_bench.quality.rows import QUALITY_FIELDS
-from reid_bench.reid import preset, train_reid
+from reid_bench.reid import train_reid
 
 
 def stand_in_lpips(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
@@ -115,7 +115,7 @@ def test_targets_score_above_sources_with_stand_in_networks(world: dict[str, Pat
 def test_identity_metrics_with_a_trained_reid_model(world: dict[str, Path], offline: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
 
-    settings = preset("quick").replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
+    settings = presets.get("quick").reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
     train_reid(load_dataset(world["data"]).train, "ide", settings, offline / "reid", seed=0)
     cosine = {}
     for kind in ("targets", "sources"):

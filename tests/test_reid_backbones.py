@@ -9,9 +9,10 @@ import pytest
 import torch
 import torchvision
 
+from reid_bench import presets
 from reid_bench.errors import ReidBenchError
+from reid_bench.presets import PRESETS
 from reid_bench.reid import backbones
-from reid_bench.reid.config import PRESETS, preset
 
 
 @pytest.fixture()
@@ -90,13 +91,13 @@ def test_unknown_backbones_are_user_errors() -> None:
 
 def test_presets_and_overrides() -> None:
     assert set(PRESETS) == {"quick", "market", "deepfashion"}
-    market = preset("market")
+    market = presets.get("market").reid
     assert (market.backbone, market.height, market.width, market.epochs, market.batch_size) == (
         "resnet50", 256, 128, 60, 32)
     assert (market.optimizer, market.lr, market.weight_decay, market.lr_step, market.lr_gamma) == (
         "amsgrad", 3e-4, 5e-4, 20, 0.1)
-    assert preset("quick").replace(epochs=2, backbone=None).epochs == 2
+    assert presets.get("quick").reid.replace(epochs=2, backbone=None).epochs == 2
     with pytest.raises(ReidBenchError, match="unknown preset"):
-        preset("imagenet")
+        presets.get("imagenet")
     with pytest.raises(ReidBenchError, match="optimizer 'lbfgs'"):
         market.replace(optimizer="lbfgs")

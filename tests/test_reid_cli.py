@@ -14,7 +14,7 @@ from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.results.rows import REID_COLUMNS
 
-SMALL = ["--set", "height=64", "--set", "width=32", "--set", "batch_size=16", "--set", "lr=0.003"]
+SMALL = ["--set", "reid.height=64", "--set", "reid.width=32", "--set", "reid.batch_size=16", "--set", "reid.lr=0.003"]
 
 
 @pytest.fixture()
@@ -83,7 +83,10 @@ def test_missing_weights_are_warned_and_recorded(env: Path, capsys: pytest.Captu
     (["evaluate", "--data", "{env}/toy", "--checkpoint", "{env}/absent.pt"], "absent.pt does not exist"),
     (["evaluate", "--data", "{env}/toy", "--checkpoint", "{env}/corrupt.pt"], "corrupt.pt is corrupt"),
     (["evaluate", "--data", "{env}/absent", "--checkpoint", "{env}/corrupt.pt"], "absent is not a folder"),
-    (["train-reid", "--data", "{env}/toy", "--set", "speed=11"], "expected FIELD=VALUE"),
+    (["train-reid", "--data", "{env}/toy", "--set", "speed=11"], "is not SECTION.FIELD=VALUE"),
+    (["train-reid", "--data", "{env}/toy", "--set", "reid.speed=11"], "reid has no field 'speed'"),
+    (["train-reid", "--data", "{env}/toy", "--set", "reid.epochs=many"], "'many' is not a valid int"),
+    (["train-reid", "--data", "{env}/toy", "--set", "model.blocks=3"], "is not SECTION.FIELD=VALUE"),
     (["train-reid", "--data", "{env}/toy", "--preset", "huge"], "unknown preset 'huge'"),
 ])
 def test_bad_input_is_one_line_error(env: Path, capsys: pytest.CaptureFixture, args: list[str],
@@ -109,9 +112,13 @@ def test_bad_ranker_and_results_file_are_refused(env: Path, capsys: pytest.Captu
 
 
 def test_parse_overrides_types() -> None:
-    assert parse_overrides(["lr=0.01", "bn_neck=true", "sampler=pk", "epochs=3", "adam_betas=0.9,0.99"]) == {
-        "lr": 0.01, "bn_neck": True, "sampler": "pk", "epochs": 3, "adam_betas": (0.9, 0.99)}
+    items = ["reid.lr=0.01", "reid.bn_neck=true", "reid.sampler=pk", "reid.epochs=3", "reid.adam_betas=0.9,0.99",
+             "reid.generated_share=none", "accel.amp=off"]
+    parsed = parse_overrides(items, ("reid", "accel"))
+    assert parsed.section("reid") == {"lr": 0.01, "bn_neck": True, "sampler": "pk", "epochs": 3,
+                                      "adam_betas": (0.9, 0.99), "generated_share": None}
+    assert parsed.section("accel") == {"amp": "off"}
     with pytest.raises(ReidBenchError, match="not a valid int"):
-        parse_overrides(["epochs=many"])
+        parse_overrides(["reid.epochs=many"], ("reid",))
     with pytest.raises(ReidBenchError, match="not a valid bool"):
-        parse_overrides(["bn_neck=maybe"])
+        parse_overrides(["reid.bn_neck=maybe"], ("reid",))

@@ -42,7 +42,6 @@ def test_equals_torchreid(k1, k2, lambda_value):
 
 
 def test_equals_torchreid_on_float32_with_more_items_than_a_chunk(monkeypatch):
-
     monkeypatch.setattr(module, "_CHUNK_BYTES", 40 * 4 * 330)  # 40-row chunks
     monkeypatch.setattr(module, "_JOIN_ITEMS", 500)  # many small Jaccard joins
     rng = np.random.default_rng(7)

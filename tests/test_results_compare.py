@@ -38,7 +38,7 @@ def test_compare_rows_matches_and_summarises():
     result = compare_rows(a, b)
     assert [pair.a.rank1 - pair.b.rank1 for pair in result.pairs] == [1, 2, 3]
     (summary,) = result.summaries
-    assert summary.protocol == ("market1501", "none", 1, "ide", "euclidean")
+    assert summary.protocol == ("market1501", "none", 1, "n/a", "ide", "euclidean")
     assert summary.a_rank1.mean == pytest.approx(72.3333, abs=1e-4)  # 70, 72, 75
     assert summary.a_rank1.std == pytest.approx(2.5166, abs=1e-4)  # sqrt((5.444 + 0.111 + 7.111) / 2)
     assert (summary.d_rank1.mean, summary.d_rank1.std) == (2.0, 1.0)

@@ -126,7 +126,6 @@ def test_write_tables_files_and_default_folder(tmp_path):
 
 
 def test_write_tables_adds_table1_for_quality_rows(tmp_path):
-
     append_rows(tmp_path / "reid.csv", hand_rows())
     quality = tmp_path / "quality.csv"
     quality.write_text(",".join(QUALITY_FIELDS) + "\n"

@@ -12,16 +12,20 @@ import torch
 
 import reid_bench.generators.training
 import reid_bench.reid.train
+from reid_bench import presets
 from reid_bench.cli import main
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.presets import parse_overrides
 from reid_bench.records import read_run_record
-from reid_bench.reid import preset
+from reid_bench.reid import TRAINERS
 from reid_bench.reid.train import set_lr
 from reid_bench.results import read_rows
 from reid_bench.run import pipeline as run_module
-from reid_bench.run.pipeline import PROTOCOLS, RunRequest, budget_settings, reid_settings, run
+from reid_bench.run.pipeline import RunRequest, budget_settings, run
 
-TINY = dict(generator_steps=2, reid_epochs=1, backbone="tiny", seeds=(1,), preset="quick")
+TINY = dict(overrides=parse_overrides(["generator.steps=2", "reid.backbone=tiny"], ("generator", "reid")), reid_epochs=1,
+            seeds=(1,), preset="quick")
+PROTOCOLS = {name: trainer.protocols for name, trainer in TRAINERS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +82,7 @@ def test_rerun_reuses_every_step_and_adds_no_rows(tiny_data: Path, tmp_path: Pat
 
 def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "results"
-    real_step = run_module._train_and_evaluate
+    real_step = run_module.Experiment._train_and_evaluate
     calls = {"n": 0}
 
     def interrupted(*args, **kwargs):
@@ -87,12 +91,12 @@ def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: P
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(run_module, "_train_and_evaluate", interrupted)
+    monkeypatch.setattr(run_module.Experiment, "_train_and_evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(_request(tiny_data, out), echo=lambda text: None, progress=False)
     partial = read_rows(out / "results.csv")
     assert len(partial) == len(PROTOCOLS["ide"]) + len(PROTOCOLS["siamese"])  # the none arm's two models
-    monkeypatch.setattr(run_module, "_train_and_evaluate", real_step)
+    monkeypatch.setattr(run_module.Experiment, "_train_and_evaluate", real_step)
     summary = run(_request(tiny_data, out), echo=lambda text: None, progress=False)
     rows = read_rows(out / "results.csv")
     assert rows[: len(partial)] == partial
@@ -101,8 +105,7 @@ def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: P
 
 
 def test_budget_gives_the_augmented_run_the_same_steps():
-
-    settings = preset("quick").replace(epochs=12, lr_step=6)
+    settings = presets.get("quick").reid.replace(epochs=12, lr_step=6)
     same = budget_settings(settings, 100, 300, "steps")
     assert (same.epochs, same.lr_step) == (4, 2)  # 12 epochs x 100 images = 4 x 300
     assert budget_settings(settings, 100, 300, "epochs") == settings
@@ -125,7 +128,7 @@ def _first_decayed_step(settings, images: int) -> int:
 def test_budget_decays_the_lr_at_the_same_step_in_both_arms():
     """The default run: 1,782 real images, K=3 adds 3,564; the real-only arm decays after 4.2 of 6 epochs."""
 
-    real = reid_settings(preset("quick"), 6, None)
+    real = presets.get("quick").reid.with_epochs(6)
     augmented = budget_settings(real, 1782, 5346, "steps")
     real_step, augmented_step = _first_decayed_step(real, 1782), _first_decayed_step(augmented, 5346)
     assert real_step == 231  # ceil(4.2 x 55 steps per epoch)
@@ -158,11 +161,10 @@ def test_cli_bad_arguments_are_one_sentence(tmp_path: Path, capsys):
 
 
 def test_epoch_override_keeps_the_decay_share():
-
-    quick = preset("quick").replace(epochs=10, lr_step=7)
-    six = reid_settings(quick, 6, "tiny")
-    assert (six.epochs, six.lr_step, six.backbone) == (6, pytest.approx(4.2), "tiny")
-    assert reid_settings(quick, None, None) == quick
+    quick = presets.get("quick").reid.replace(epochs=10, lr_step=7)
+    six = quick.with_epochs(6)
+    assert (six.epochs, six.lr_step) == (6, pytest.approx(4.2))
+    assert quick.with_epochs(None) == quick and quick.with_epochs(10) == quick
 
 
 def test_run_under_torchrun_writes_each_row_once(tiny_data: Path, tmp_path: Path) -> None:

@@ -192,7 +192,6 @@ def test_cli_renders_reuses_and_refuses_a_foreign_folder(tmp_path: Path, capsys)
 
 
 def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch):
-
     calls = {"n": 0}
     real_render = synth._render_job
 
@@ -210,6 +209,5 @@ def test_interrupted_render_leaves_nothing(tmp_path: Path, monkeypatch):
 
 
 def test_bad_size_is_one_sentence():
-
     with pytest.raises(ReidBenchError, match="not HxW"):
         parse_size("128-64")

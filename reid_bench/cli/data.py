@@ -26,7 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-
     config = SynthConfig(identities=args.ids, seed=args.seed, size=parse_size(args.size))
     summary = render_dataset(args.out, config, workers=args.workers, progress=True)
     print(summary)
@@ -34,6 +33,5 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-
     print(check_dataset(args.dir))
     return 0

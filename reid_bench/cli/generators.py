@@ -7,17 +7,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
-from reid_bench import distributed, generators
+from reid_bench import distributed, generators, presets
 from reid_bench.accel import pick_device
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
-from reid_bench.errors import ReidBenchError
 from reid_bench.generators.generate import generate
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import train
+from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.profiling import Profile
 
 
@@ -25,22 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train-generator", help="train a pose-guided generator (SAN or a baseline)")
     train.add_argument("--generator", default="san", help="registry name (default: san)")
     train.add_argument("--data", required=True, help="dataset folder (Market-1501 layout with pairs CSVs)")
-    train.add_argument("--preset", default="quick", help="quick (CPU, SynthPeople), market or deepfashion")
+    train.add_argument("--preset", default="quick",
+                       help=f"{', '.join(PRESETS)}: the generator settings of that run preset (default quick: CPU, SynthPeople)")
     train.add_argument("--steps", type=int, default=None, help="total iterations (default: the preset's)")
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
-    train.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                       help="generator option, repeatable, e.g. --option blocks=3 --option use_mask=false")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
+                       help="override any setting, typed by its declaration: model.blocks=3 (an option of the generator), "
+                            "generator.lr=1e-4, accel.compile=default, accel.sync_bn=true (repeatable; "
+                            "reid_bench/presets.py)")
     train.add_argument("--out", default=None, help="output folder (default: the cache, printed)")
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
     train.add_argument("--profile", action="store_true",
                        help="write where the time went (data, each part of a step, samples, checkpoints) to OUT/profile.csv")
-    train.add_argument("--compile", default=None, metavar="MODE",
-                       help="torch.compile the generator: default, reduce-overhead or max-autotune (default: off)")
-    train.add_argument("--sync-bn", action="store_true", default=None,
-                       help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
     train.set_defaults(handler=_train)
 
     gen = subparsers.add_parser("generate", help="generate the images of a pairs CSV with a trained generator")
@@ -54,26 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.set_defaults(handler=_generate)
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["blocks=3", "use_mask=false"]`` -> ``{"blocks": 3, "use_mask": False}`` (JSON values, else strings)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ReidBenchError(f"--option {pair!r} is not KEY=VALUE (e.g. --option blocks=3).")
-        lowered = text.lower()
-        try:
-            options[key] = json.loads(lowered if lowered in ("true", "false", "null") else text)
-        except json.JSONDecodeError:
-            options[key] = text
-    return options
-
-
 def _train(args: argparse.Namespace) -> int:
-
-    config = configure(args.generator, data=str(Path(args.data).resolve()), preset=args.preset, options=parse_options(args.option),
-                       vgg_weights=args.vgg_weights, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                       sync_bn=args.sync_bn, compile=args.compile)
+    wants_model = any(item.startswith("model.") for item in args.overrides)
+    model_types = generators.get(args.generator).option_types() if wants_model else {}
+    overrides = parse_overrides(args.overrides, ("generator", "accel", "model"), model_types, command="train-generator")
+    settings = overrides.apply(presets.get(args.preset)).generator
+    config = configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
+                       options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
+                       batch_size=args.batch_size, seed=args.seed)
     out = args.out or config.default_out()
     main = distributed.is_main()
     if main:
@@ -96,7 +81,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-
     model = generators.load(args.checkpoint, args.generator)
     size = model.meta.get("image_size")
     pairs = PoseTransferPairs(load_dataset(args.data), needs=model.needs, image_size=tuple(size) if size else None,

@@ -21,7 +21,6 @@ from reid_bench.quality.rows import write_rows
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-
     ev = subparsers.add_parser("eval-generator", help="image-quality metrics of a generator's test images")
     source = ev.add_mutually_exclusive_group(required=True)
     source.add_argument("--generated", default=None,
@@ -73,7 +72,6 @@ def _device(name: str) -> str:
 
 
 def _samples(args: argparse.Namespace) -> int:
-
     folders = {}
     for item in args.folders:
         label, _, folder = item.rpartition("=")
@@ -85,7 +83,6 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _eval_generator(args: argparse.Namespace) -> int:
-
     if args.generated and not args.generator:
         raise ReidBenchError("--generated needs --generator NAME, the generator name written into the rows.")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
@@ -117,7 +114,6 @@ def _eval_generator(args: argparse.Namespace) -> int:
 
 
 def _weights(args: argparse.Namespace) -> int:
-
     given = {"inception": args.inception_weights, "alexnet": args.lpips_weights, "vgg19": args.vgg_weights}
     print(format_status(weights_status(given)))
     return 0

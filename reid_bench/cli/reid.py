@@ -7,17 +7,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import warnings
 
-from reid_bench import distributed
+from reid_bench import distributed, presets
 from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained
+from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.profiling import Profile
-from reid_bench.reid import load_checkpoint, preset, train_reid
-from reid_bench.reid.config import ReidSettings
+from reid_bench.reid import TRAINERS, load_checkpoint, train_reid
 from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
 from reid_bench.results.rows import append_rows
 from reid_bench.results.tables import format_ranker_table
@@ -26,22 +25,23 @@ from reid_bench.results.tables import format_ranker_table
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train-reid", help="train an IDE or Siamese Re-ID model (resumes if interrupted)")
     train.add_argument("--data", required=True, help="dataset folder (Market-1501, SynthPeople or DeepFashion layout)")
-    train.add_argument("--trainer", choices=("ide", "siamese"), default="ide")
-    train.add_argument("--preset", default="quick", help="quick (CPU, default), market or deepfashion")
+    train.add_argument("--trainer", choices=tuple(TRAINERS), default="ide")
+    train.add_argument("--preset", default="quick",
+                       help=f"{', '.join(PRESETS)}: the Re-ID settings of that run preset (default quick: CPU)")
     train.add_argument("--backbone", default=None,
                        help="resnet50, resnet18, tiny or torchreid:<model> (default: the preset's: "
                             "resnet50 for market/deepfashion, resnet18 for quick)")
     train.add_argument("--backbone-weights", default=None, help="ImageNet weights file (else the torch hub cache)")
-    train.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                       help="override any other setting, e.g. --set sampler=pk --set bn_neck=true")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="the preset's epochs, its lr decay kept at the same share of training")
+    train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
+                       help="override any setting, typed by its declaration: reid.sampler=pk, reid.bn_neck=true, "
+                            "accel.amp=off, accel.sync_bn=true (repeatable; reid_bench/presets.py)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--profile", action="store_true",
                        help="write where the time went (data, forward, backward, optimiser, checkpoints) to profile.csv "
                             "beside checkpoint.pt")
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
-    train.add_argument("--sync-bn", action="store_true", default=None,
-                       help="under torchrun/--nproc: BatchNorm statistics over all processes (GPUs only)")
     train.add_argument("--out", default=None,
                        help="run folder for checkpoint.pt (default: $REID_BENCH_CACHE/reid/<config hash>)")
     train.set_defaults(handler=_train)
@@ -55,43 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_evaluate)
 
 
-def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["lr=0.001", "bn_neck=true"]`` to typed ReidSettings values."""
-
-    types = {f.name: f.type for f in dataclasses.fields(ReidSettings)}
-    values: dict[str, object] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in types or key == "preset":
-            raise ReidBenchError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of "
-                                 f"{', '.join(k for k in types if k != 'preset')}.")
-        kind = types[key]
-        try:
-            if kind == "bool":
-                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(text)
-                values[key] = text.lower() in ("true", "1", "yes")
-            elif kind == "int":
-                values[key] = int(text)
-            elif kind == "float":
-                values[key] = float(text)
-            elif kind == "str":
-                values[key] = text
-            else:  # tuple[float, float]
-                values[key] = tuple(float(part) for part in text.split(","))
-        except ValueError:
-            raise ReidBenchError(f"--set {item!r}: {text!r} is not a valid {kind}.") from None
-    return values
-
-
 def _train(args: argparse.Namespace) -> int:
-
     main = distributed.is_main()
     profile = Profile(enabled=args.profile)
     logging.basicConfig(level=logging.INFO if main else logging.WARNING, format="%(message)s")
-    settings = preset(args.preset).replace(epochs=args.epochs, backbone=args.backbone, sync_bn=args.sync_bn,
-                                           **parse_overrides(args.set))
+    overrides = parse_overrides(args.overrides, ("reid", "accel"), command="train-reid")
+    settings = overrides.apply(presets.get(args.preset)).reid.with_epochs(args.epochs).replace(backbone=args.backbone)
     dataset = load_dataset(args.data)
     meta = {"dataset": dataset.kind, "generator": "none", "factor": 1,
             "n_real": len(dataset.train), "n_generated": 0}
@@ -112,7 +81,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-
     names = [name.strip() for name in args.ranker.split(",") if name.strip()]
     if not names:
         raise ReidBenchError("--ranker names no ranker; give e.g. euclidean,xqda,kissme.")

@@ -28,14 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-
     comparison = compare_rows(read_rows(args.a), read_rows(args.b), by=args.by, names=(args.a, args.b))
     print(format_comparison(comparison, args.a, args.b))
     return 0
 
 
 def _tables(args: argparse.Namespace) -> int:
-
     report = write_tables(args.results, out=args.out, published=args.published)
     print(report.markdown)
     for path in report.skipped:

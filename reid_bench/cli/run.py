@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_bench import distributed
+from reid_bench import distributed, generators
 from reid_bench.errors import ReidBenchError
+from reid_bench.presets import PRESETS, parse_overrides
+from reid_bench.reid import TRAINERS
 from reid_bench.run import RunRequest, run
 from reid_bench.run.summary import write_report
+
+RUN_SECTIONS = ("generator", "reid", "accel", "run", "model")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,18 +23,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--generator", required=True, help="a generator name (reid-bench run --generator san), or none")
     run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
     run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
-    run.add_argument("--preset", default=None, choices=("quick", "market", "deepfashion"),
-                     help="default: quick without a GPU, market with one")
+    run.add_argument("--preset", default=None,
+                     help=f"{', '.join(PRESETS)} (default: quick without a GPU, market with one)")
     run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
     run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
     run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
     run.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranking of every protocol")
-    run.add_argument("--poses", choices=("random", "kmeans"), default=None,
-                     help="target poses of the augmentation (default: the preset's, random)")
     run.add_argument("--generator-checkpoint", default=None, help="a trained generator.pt instead of training one")
-    run.add_argument("--generator-steps", type=int, default=None, help="override the generator preset's steps")
-    run.add_argument("--reid-epochs", type=int, default=None, help="override the Re-ID preset's epochs")
-    run.add_argument("--backbone", default=None, help="override the Re-ID backbone (resnet50, resnet18, tiny, ...)")
+    run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
+                     help="override any preset field, typed by its declaration: generator.steps=500, reid.epochs=12, "
+                          "accel.amp=off, run.poses=kmeans, model.blocks=3 (repeatable; reid_bench/presets.py)")
+    run.add_argument("--generator-steps", type=int, default=None, help="the generator's steps (= --set generator.steps=N)")
+    run.add_argument("--reid-epochs", type=int, default=None,
+                     help="the Re-ID models' epochs, the lr decay kept at the same share of training")
+    run.add_argument("--backbone", default=None, help="the Re-ID backbone: resnet50, resnet18, tiny, torchreid:<name> "
+                     "(= --set reid.backbone=NAME)")
+    run.add_argument("--poses", choices=("random", "kmeans"), default=None,
+                     help="target poses of the augmentation (= --set run.poses=...; default: the preset's, random)")
     run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
     run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
@@ -50,16 +59,21 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
-
     trainers = tuple(part.strip() for part in args.trainers.split(",") if part.strip())
-    if not trainers or set(trainers) - {"ide", "siamese"}:
+    if not trainers or set(trainers) - set(TRAINERS):
         raise ReidBenchError(f"--trainers {args.trainers!r}: use ide, siamese or ide,siamese.")
+    aliases = [f"generator.steps={args.generator_steps}"] * (args.generator_steps is not None) \
+        + [f"reid.backbone={args.backbone}"] * (args.backbone is not None) \
+        + [f"run.poses={args.poses}"] * (args.poses is not None)
+    wants_model = any(item.startswith("model.") for item in args.overrides) and args.generator != "none"
+    model_types = generators.get(args.generator).option_types() if wants_model else {}
+    overrides = parse_overrides(aliases + args.overrides, RUN_SECTIONS, model_types, command="run")
     request = RunRequest(
         generator=args.generator, factor=args.factor, data=args.data, preset=args.preset,
         seeds=parse_seeds(args.seeds), out=Path(args.out), rerank=args.rerank, trainers=trainers,
-        generator_checkpoint=args.generator_checkpoint, generator_steps=args.generator_steps,
-        reid_epochs=args.reid_epochs, backbone=args.backbone, backbone_weights=args.backbone_weights,
-        vgg_weights=args.vgg_weights, poses=args.poses, device=args.device, profile=args.profile,
+        generator_checkpoint=args.generator_checkpoint, overrides=overrides, reid_epochs=args.reid_epochs,
+        backbone_weights=args.backbone_weights, vgg_weights=args.vgg_weights, device=args.device,
+        profile=args.profile,
     )
     summary = run(request)
     if not distributed.is_main():  # rank 0 reports for every process of a torchrun launch

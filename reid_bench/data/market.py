@@ -35,12 +35,13 @@ JUNK_PID = -1
 
 
 class ImageRecord(NamedTuple):
-    """One image: its path, person id, 0-based camera id and file name."""
+    """One image: its path, person id, 0-based camera id, file name, and whether a generator drew it."""
 
     path: Path
     pid: int
     camid: int
     name: str
+    generated: bool = False
 
 
 @dataclass

@@ -29,13 +29,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from reid_bench.data.vocabulary import KEYPOINT_NAMES, NUM_PARSING_LABELS
 from reid_bench.errors import ReidBenchError
 
-KEYPOINT_NAMES = (
-    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip",
-    "Rkne", "Rank", "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear",
-)
-NUM_PARSING_LABELS = 20
 MISSING = -1
 
 

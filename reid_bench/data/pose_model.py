@@ -27,10 +27,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import linalg
 
-KEYPOINT_NAMES = (
-    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne",
-    "Rank", "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear",
-)
 NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI, RHIP, RKNE, RANK, LHIP, LKNE, LANK, LEYE, REYE, LEAR, REAR = range(18)
 #: Points beyond the 18 that the renderer needs: the head's centre and the toes.
 HEAD, RTOE, LTOE = 18, 19, 20

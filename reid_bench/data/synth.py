@@ -36,6 +36,7 @@ from tqdm import tqdm
 from reid_bench.data import pose_model as pm
 from reid_bench.data import synth_appearance as sa
 from reid_bench.data import synth_body, synth_scene
+from reid_bench.data.vocabulary import LIP_PALETTE
 from reid_bench.errors import ReidBenchError
 from reid_bench.storage import atomic_path, cache_root, config_hash
 
@@ -249,13 +250,6 @@ def _apply_crop(params: pm.PoseParams, crop: str, rng: np.random.Generator, stre
         shift = rng.choice([-1, 1]) * rng.uniform(0.3, 0.45) * strength
         params.neck_x += shift
         params.feet_x += shift
-
-
-LIP_PALETTE = np.array([
-    [0, 0, 0], [128, 0, 0], [255, 0, 0], [0, 85, 0], [170, 0, 51], [255, 85, 0], [0, 0, 85],
-    [0, 119, 221], [85, 85, 0], [0, 85, 85], [85, 51, 0], [52, 86, 128], [0, 128, 0], [0, 0, 255],
-    [51, 170, 221], [0, 255, 255], [85, 255, 170], [170, 255, 85], [255, 255, 0], [255, 170, 0],
-], np.uint8)
 
 
 def save_parsing(labels: np.ndarray, path: Path) -> None:

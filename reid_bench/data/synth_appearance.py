@@ -3,7 +3,7 @@
 Body build, skin tone, hair or hat, upper clothes (t-shirt, shirt, coat, dress, jumpsuit) with a
 colour and a texture (solid, stripes, checks, a print on the front), lower clothes (pants, shorts,
 skirt), socks, shoes, a bag or backpack, and accessories (sunglasses, scarf, gloves). Together the
-identities use all 20 LIP labels (:data:`LIP_LABELS`). Attributes are drawn from skewed
+identities use all 20 LIP labels (:data:`reid_bench.data.vocabulary.LIP_LABELS`). Attributes are drawn from skewed
 distributions so that identities share them (most trousers are dark, many tops are white, grey or
 black): telling people apart takes more than one colour, as in Market-1501.
 """
@@ -14,11 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LIP_LABELS = (
-    "background", "hat", "hair", "glove", "sunglasses", "upper-clothes", "dress", "coat", "socks",
-    "pants", "jumpsuits", "scarf", "skirt", "face", "left-arm", "right-arm", "left-leg",
-    "right-leg", "left-shoe", "right-shoe",
-)
 (BACKGROUND, HAT, HAIR, GLOVE, SUNGLASSES, UPPER, DRESS, COAT, SOCKS, PANTS, JUMPSUIT, SCARF,
  SKIRT, FACE, LEFT_ARM, RIGHT_ARM, LEFT_LEG, RIGHT_LEG, LEFT_SHOE, RIGHT_SHOE) = range(20)
 

@@ -1,7 +1,10 @@
 """Trained model to result rows and CMC curves: features of train / query / gallery, each ranker.
 
-Every ranker is fitted on the training split's features (XQDA and KISSME learn from them;
-Euclidean only checks them) and ranks the query against the gallery; CMC, mAP and mINP follow
+Every ranker is fitted on the features of the images the model itself trained on, which its
+checkpoint lists (``TrainedModel.training_records``: the real training split, plus the generated
+images of an augmented run), so ``reid-bench run`` and ``reid-bench evaluate`` fit XQDA and
+KISSME on the same images and write the same rows for one model (Euclidean only checks them).
+Each ranker then ranks the query against the gallery; CMC, mAP and mINP follow
 Market-1501's rules (:func:`reid_bench.evaluation.evaluate`). ``wall_s`` of a row is the model's
 training time (summed over resumed runs) plus feature extraction plus that ranker's fit and rank.
 """
@@ -32,16 +35,17 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
                      ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Result rows (one per ranker, DESIGN.md "Results row") and CMC curves (ranker -> fractions).
 
-    ``dataset`` has ``.train`` (the images rankers fit on), ``.query``, ``.gallery`` and ``.kind``.
+    ``dataset`` has ``.query``, ``.gallery`` and ``.kind``; rankers fit on ``trained.training_records``.
     """
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     chosen = [rankers.create(name) for name in ranker_names]  # unknown names fail before extraction
     clock = time.perf_counter()
     dev = pick_device(device)
-    features = {split: extract_features(trained.model, getattr(dataset, split), trained.settings,
-                                        device=dev, progress=progress, desc=f"features {split}")
-                for split in ("train", "query", "gallery")}
-    labels = {split: _labels(getattr(dataset, split)) for split in features}
+    splits = {"train": trained.training_records, "query": dataset.query, "gallery": dataset.gallery}
+    features = {split: extract_features(trained.model, records, trained.settings, device=dev, progress=progress,
+                                        desc=f"features {split}")
+                for split, records in splits.items()}
+    labels = {split: _labels(records) for split, records in splits.items()}
     extraction_s = time.perf_counter() - clock
     meta, commit = trained.meta, commit_label()
     rows, curves = [], {}
@@ -58,9 +62,10 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
             "trainer": trained.trainer, "ranker": name, "seed": trained.seed,
             "rank1": _percent(result.rank1), "rank5": _percent(result.rank5),
             "rank10": _percent(result.rank10), "mAP": _percent(result.mAP), "mINP": _percent(result.mINP),
-            "n_real": meta.get("n_real", len(dataset.train)), "n_generated": meta.get("n_generated", 0),
+            "n_real": meta.get("n_real", len(trained.training_records)), "n_generated": meta.get("n_generated", 0),
             "preset": trained.settings.preset, "pretrained": str(trained.pretrained).lower(),
-            "perceptual": "n/a", "config_hash": trained.config_hash, "commit": commit,
+            "perceptual": meta.get("perceptual", "n/a"), "recipe": meta.get("recipe", "n/a"),
+            "config_hash": trained.config_hash, "commit": commit,
             "started": started,
             "wall_s": round(trained.train_wall_s + extraction_s + time.perf_counter() - clock, 1),
         })

@@ -20,7 +20,8 @@ import numpy as np
 from reid_bench.data import load_dataset
 from reid_bench.data.market import ReidDataset
 from reid_bench.data.pose_maps import read_parsing
-from reid_bench.data.synth import LIP_PALETTE, embedded_root
+from reid_bench.data.synth import embedded_root
+from reid_bench.data.vocabulary import colour_parsing
 from reid_bench.errors import ReidBenchError
 from reid_bench.figures import plot_image_grid
 from reid_bench.quality.evaluate import target_mask
@@ -32,7 +33,7 @@ def target_pose_picture(dataset: ReidDataset, target: str, size: tuple[int, int]
     parsing = dataset.parsing_path(target)
     if parsing is not None:
         labels = read_parsing(parsing, size)
-        return LIP_PALETTE[np.minimum(labels, len(LIP_PALETTE) - 1)], "target parsing"
+        return colour_parsing(labels), "target parsing"
     return target_mask(dataset, target, size, "keypoints").astype(np.uint8) * 255, "target mask"
 
 

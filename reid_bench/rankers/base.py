@@ -194,7 +194,6 @@ def fit_pca(features: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _top_eigh(sym: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-
     n = len(sym)
     vals, vecs = eigh(sym, subset_by_index=[n - k, n - 1])
     return vals[::-1], vecs[:, ::-1]

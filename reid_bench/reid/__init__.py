@@ -1,21 +1,20 @@
-"""Re-ID trainers (IDE, Siamese), feature extraction and their settings.
+"""Re-ID trainers (IDE, Siamese) and feature extraction; their settings are
+:class:`reid_bench.presets.ReidSettings`.
 
-``train_reid(records, "ide", preset("quick"))`` trains (resuming from ``checkpoint.pt`` when one
+``train_reid(records, "ide", presets.get("quick").reid)`` trains (resuming from ``checkpoint.pt`` when one
 is there), ``load_checkpoint(path)`` rebuilds the network, ``extract_features(model, records,
 settings)`` gives an ``(N, D)`` array for the rankers.
 """
 
-from reid_bench.reid.config import PRESETS, ReidSettings, preset
 from reid_bench.reid.features import extract_features
-from reid_bench.reid.train import TRAINERS, TrainedModel, load_checkpoint, train_reid
+from reid_bench.reid.train import TrainedModel, load_checkpoint, train_reid
+from reid_bench.reid.trainers import TRAINERS, Trainer
 
 __all__ = [
-    "PRESETS",
     "TRAINERS",
-    "ReidSettings",
     "TrainedModel",
+    "Trainer",
     "extract_features",
     "load_checkpoint",
-    "preset",
     "train_reid",
 ]

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from reid_bench import accel
-from reid_bench.reid.config import ReidSettings
+from reid_bench.presets import ReidSettings
 from reid_bench.reid.models import ReidNet
 from reid_bench.reid.transforms import ImageDataset, as_triplets, test_transform
 
@@ -38,7 +38,7 @@ def extract_features(model: ReidNet, records: Sequence[Any], settings: ReidSetti
     precision = accel.resolve_amp(settings.amp, device)
     rows = []
     try:
-        for images, _, _ in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
+        for images, *_ in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=False):
             images = accel.to_device(images, device, settings.channels_last)
             with accel.autocast(device, precision):
                 features = model.embed(images).float()
@@ -52,3 +52,36 @@ def extract_features(model: ReidNet, records: Sequence[Any], settings: ReidSetti
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(rows).numpy().astype(np.float32, copy=False)
+
+
+def class_index(training_records: Sequence[Any]) -> dict[int, int]:
+    """Person id -> classifier output index of a model trained on ``training_records`` (sorted pids,
+    as :func:`reid_bench.reid.train.train_reid` relabels them)."""
+    return {pid: index for index, pid in enumerate(sorted({t.pid for t in as_triplets(training_records)}))}
+
+
+@torch.inference_mode()
+def source_probabilities(model: ReidNet, records: Sequence[Any], settings: ReidSettings, index: dict[int, int], *,
+                         device: torch.device | None = None, progress: bool = False) -> np.ndarray:
+    """(N,) the softmax probability ``model``'s classifier gives each record's own person (``index``:
+    :func:`class_index` of the model's training records); 0 for a person it never saw."""
+    device = device or accel.pick_device()
+    triplets = as_triplets(records)
+    dataset = ImageDataset(triplets, test_transform(settings))
+    loader = DataLoader(dataset, batch_size=settings.feature_batch, shuffle=False, **accel.loader_options(device))
+    was_training = model.training
+    model.eval().to(device)
+    precision = accel.resolve_amp(settings.amp, device)
+    scores = []
+    try:
+        for images, pids, *_ in tqdm(loader, desc="source confidence", unit="batch", disable=not progress,
+                                     leave=False):
+            images = accel.to_device(images, device, settings.channels_last)
+            with accel.autocast(device, precision):
+                probabilities = F.softmax(model.head(model.backbone(images)).float(), dim=1)
+            columns = torch.tensor([index.get(int(pid), -1) for pid in pids], device=probabilities.device)
+            chosen = probabilities.gather(1, columns.clamp(min=0)[:, None])[:, 0]
+            scores.append(torch.where(columns >= 0, chosen, torch.zeros_like(chosen)).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(scores).numpy() if scores else np.zeros(0, dtype=np.float32)

@@ -87,3 +87,31 @@ def balanced_pairs(labels: Sequence[int], generator: torch.Generator) -> list[tu
             candidates = groups[other]
         pairs.append((anchor, candidates[int(torch.randint(len(candidates), (1,), generator=generator))]))
     return pairs
+
+
+def generated_per_batch(batch_size: int, share: float) -> int:
+    """How many of a batch's ``batch_size`` items the secondary (generated) stream gives: at least one,
+    at most all but one."""
+    return min(batch_size - 1, max(1, round(batch_size * share)))
+
+
+def stream_batches(primary: Sequence[int], secondary: Sequence[int], batch_size: int, share: float,
+                   generator: torch.Generator) -> list[list[int]]:
+    """One epoch of batches from two streams (CamStyle, Zhong et al. 2018: real and style-transferred
+    images in separate streams, a fixed share of each batch): :func:`generated_per_batch` items from
+    ``secondary`` and the rest from ``primary``.
+
+    The epoch is one pass over ``primary`` in random order (a last short chunk is dropped);
+    ``secondary`` is drawn in random order and reshuffled whenever it runs out.
+    """
+    extra = generated_per_batch(batch_size, share)
+    own = batch_size - extra
+    order = [primary[i] for i in _randperm(len(primary), generator)]
+    pool: list[int] = []
+    batches = []
+    for start in range(0, len(order) - own + 1, own):
+        while len(pool) < extra:
+            pool += [secondary[i] for i in _randperm(len(secondary), generator)]
+        batches.append(order[start:start + own] + pool[:extra])
+        del pool[:extra]
+    return batches

@@ -1,6 +1,6 @@
 """The Re-ID training loop (IDE and Siamese), with a checkpoint every epoch and resume.
 
-Optimiser and schedule follow torchreid's ResNet-50 softmax recipe (see :mod:`.config`): Adam
+Optimiser and schedule follow torchreid's ResNet-50 softmax recipe (:class:`reid_bench.presets.ReidSettings`): Adam
 or AMSGrad with weight decay, the backbone at ``lr * base_lr_mult`` (torchreid's ``staged_lr``),
 the lr of every group multiplied by ``lr_gamma`` each ``lr_step`` epochs (``single_step``; set at
 every step from the step count, so a fractional ``lr_step`` decays mid-epoch), and
@@ -43,19 +43,18 @@ from tqdm import tqdm
 
 from reid_bench import accel, distributed, storage
 from reid_bench.errors import ReidBenchError
+from reid_bench.presets import ReidSettings, validate_reid
 from reid_bench.profiling import OFF, Profile
 from reid_bench.records import write_run_record
-from reid_bench.reid import backbones
-from reid_bench.reid.config import ReidSettings, validate
-from reid_bench.reid.models import IDE, ReidNet, Siamese
-from reid_bench.reid.samplers import PKSampler, balanced_pairs
-from reid_bench.reid.transforms import ImageDataset, PairDataset, as_triplets, train_transform
+from reid_bench.reid import backbones, trainers
+from reid_bench.reid.models import ReidNet
+from reid_bench.reid.samplers import PKSampler, balanced_pairs, generated_per_batch, stream_batches
+from reid_bench.reid.transforms import ImageDataset, PairDataset, Triplet, as_triplets, train_transform
 
 log = logging.getLogger(__name__)
 
-TRAINERS = ("ide", "siamese")
 CHECKPOINT_FORMAT = "reid-bench/reid-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: the training records are stored (rankers fit on them)
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -75,23 +74,18 @@ class TrainedModel:
     train_wall_s: float = 0.0  # summed over resumed runs
     resumed_from: list[int] = field(default_factory=list)  # epochs at which runs resumed
     path: Path | None = None
+    training_records: list[Triplet] = field(default_factory=list)  # the images it trained on (rankers fit on them)
 
 
 def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
                 settings: ReidSettings) -> ReidNet:
-    """The network of ``trainer`` ("ide" or "siamese") on ``backbone``."""
-    common = dict(num_classes=num_classes, dropout=settings.dropout, bn_neck=settings.bn_neck,
-                  label_smooth=settings.label_smooth)
-    if trainer == "ide":
-        return IDE(backbone, **common)
-    if trainer == "siamese":
-        return Siamese(backbone, verification_weight=settings.verification_weight, **common)
-    raise ReidBenchError(f"unknown trainer {trainer!r}; use one of {', '.join(TRAINERS)}.")
+    """The network of ``trainer`` (a name of :mod:`reid_bench.reid.trainers`) on ``backbone``."""
+    return trainers.get(trainer).network.from_settings(backbone, num_classes, settings)
 
 
 def data_fingerprint(records: Sequence[Any]) -> str:
     """A hash of the training list (file names, pids, camids), part of the run's identity."""
-    return storage.config_hash(sorted((r.path.name, r.pid, r.camid) for r in as_triplets(records)))
+    return storage.config_hash(sorted((r.path.name, r.pid, r.camid, r.generated) for r in as_triplets(records)))
 
 
 def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
@@ -106,7 +100,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     n_generated) is stored in the checkpoint for the result rows. ``profile`` (``--profile``) gets
     the seconds of data loading, forward, backward, optimiser step and checkpointing.
     """
-    settings = validate(settings)
+    settings = validate_reid(settings)
     distributed.per_rank(*_step_size(trainer, settings))  # a batch that does not split fails here
     triplets = as_triplets(records)
     if not triplets:
@@ -114,7 +108,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     pids = sorted({t.pid for t in triplets})
     label_of = {pid: label for label, pid in enumerate(pids)}
     labels = [label_of[t.pid] for t in triplets]
-    if trainer == "siamese" and len(pids) < 2:
+    if trainers.get(trainer).unit == "pairs" and len(pids) < 2:
         raise ReidBenchError("the Siamese trainer needs at least two training identities.")
 
     torch.manual_seed(seed)
@@ -140,7 +134,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     precision = accel.resolve_amp(settings.amp, dev)
     scaler = accel.grad_scaler(dev, precision)
     result = TrainedModel(model, trainer, settings.backbone, backbone.pretrained, settings, seed,
-                          0, config_hash, dict(meta or {}), path=checkpoint_path)
+                          0, config_hash, dict(meta or {}), path=checkpoint_path, training_records=triplets)
     if checkpoint_path.exists():
         _resume(checkpoint_path, result, optimizer, scaler)
     elif distributed.is_main():
@@ -182,7 +176,7 @@ def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
 
 def _step_size(trainer: str, settings: ReidSettings) -> tuple[int, str]:
     """Samples in one global step and what they are: Siamese pairs, PK's P x K images, or images."""
-    if trainer == "siamese":
+    if trainers.get(trainer).unit == "pairs":
         return max(1, settings.batch_size // 2), "pairs"
     if settings.sampler == "pk":
         return settings.batch_size // settings.pk_instances * settings.pk_instances, "images"
@@ -194,9 +188,15 @@ def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Genera
     """This process's batches of one epoch; the ranks' batches of a step make one process's batch."""
     settings = result.settings
     options = accel.loader_options(device)
-    size = distributed.per_rank(*_step_size(result.trainer, settings))
-    if result.trainer == "siamese":  # balanced_pairs returns the pairs in random order already
+    unit, what = _step_size(result.trainer, settings)
+    size = distributed.per_rank(unit, what)
+    two_streams = settings.generated_share is not None and any(record.generated for record in dataset.records)
+    if trainers.get(result.trainer).unit == "pairs":  # balanced_pairs returns the pairs in random order already
         pairs = PairDataset(dataset, balanced_pairs(dataset.labels, generator))
+        if two_streams:  # pairs whose first image is generated form the second stream
+            streams = _split(range(len(pairs)), lambda i: dataset.records[pairs.pairs[i][0]].generated)
+            batches = stream_batches(*streams, unit, settings.generated_share, generator)
+            return DataLoader(pairs, batch_sampler=[distributed.shard(b) for b in batches], **options)
         sampler = _rank_sampler(pairs, shuffle=False, seed=0)
         return DataLoader(pairs, batch_size=size, sampler=sampler, drop_last=len(sampler) > size,
                           generator=generator, **options)
@@ -208,9 +208,31 @@ def _loader(result: TrainedModel, dataset: ImageDataset, generator: torch.Genera
             raise ReidBenchError(f"the PK sampler cannot run on this data: {error}.") from None
         return DataLoader(dataset, batch_sampler=[distributed.shard(batch) for batch in batches],
                           generator=generator, **options)
+    if two_streams:
+        streams = _split(range(len(dataset)), lambda i: dataset.records[i].generated)
+        batches = stream_batches(*streams, unit, settings.generated_share, generator)
+        return DataLoader(dataset, batch_sampler=[distributed.shard(b) for b in batches], **options)
     sampler = _rank_sampler(dataset, shuffle=True, seed=epoch_seed)
     return DataLoader(dataset, batch_size=size, sampler=sampler, drop_last=len(sampler) > size,
                       generator=generator, **options)
+
+
+def _split(indices, is_generated) -> tuple[list[int], list[int]]:
+    """(real, generated) indices."""
+    real, fake = [], []
+    for index in indices:
+        (fake if is_generated(index) else real).append(index)
+    return real, fake
+
+
+def steps_per_epoch(trainer: str, settings: ReidSettings, n_real: int, n_generated: int) -> int:
+    """Optimisation steps of one epoch over ``n_real`` real and ``n_generated`` generated images, as the
+    loader takes them (a pass over every image; with ``generated_share``, a pass over the real ones)."""
+    unit, _ = _step_size(trainer, settings)
+    if settings.generated_share is not None and n_generated:
+        return max(1, n_real // (unit - generated_per_batch(unit, settings.generated_share)))
+    total = n_real + n_generated
+    return total // unit if total > unit else 1
 
 
 def _rank_sampler(data: torch.utils.data.Dataset, shuffle: bool, seed: int) -> DistributedSampler:
@@ -305,6 +327,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "settings": result.settings.as_dict(), "seed": result.seed, "epoch": result.epoch,
         "config_hash": result.config_hash, "meta": result.meta,
         "train_wall_s": result.train_wall_s, "resumed_from": result.resumed_from,
+        "training_records": [[str(t.path), t.pid, t.camid, t.generated] for t in result.training_records],
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
     }
@@ -361,7 +384,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
     """Rebuild the trained network from ``checkpoint.pt`` (no ImageNet weights are needed)."""
     state = read_checkpoint(path)
     try:
-        settings = validate(ReidSettings(**state["settings"]))
+        settings = validate_reid(ReidSettings(**state["settings"]))
     except TypeError:
         raise ReidBenchError(f"checkpoint {path} holds settings this reid-bench does not know; retrain it.") from None
     backbone = backbones.build(state["backbone"], load_weights=False)
@@ -372,4 +395,6 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
         accel.channels_last(model)
     return TrainedModel(model, state["trainer"], state["backbone"], bool(state["pretrained"]), settings,
                         int(state["seed"]), int(state["epoch"]), state["config_hash"], dict(state["meta"]),
-                        float(state["train_wall_s"]), list(state["resumed_from"]), Path(path))
+                        float(state["train_wall_s"]), list(state["resumed_from"]), Path(path),
+                        [Triplet(Path(name), int(pid), int(camid), bool(generated))
+                         for name, pid, camid, generated in state["training_records"]])

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from torchvision import transforms as T
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.reid.config import ReidSettings
+from reid_bench.presets import ReidSettings
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -29,17 +29,19 @@ class Triplet(NamedTuple):
     path: Path
     pid: int
     camid: int
+    generated: bool = False  # drawn by a generator (the augmented arm's images)
 
 
 def as_triplets(records: Sequence[Any]) -> list[Triplet]:
-    """Normalise ImageRecord-like objects or ``(path, pid, camid)`` tuples to :class:`Triplet`."""
+    """Normalise ImageRecord-like objects or ``(path, pid, camid[, generated])`` tuples to :class:`Triplet`."""
     out = []
     for record in records:
         if hasattr(record, "path"):
-            out.append(Triplet(Path(record.path), int(record.pid), int(record.camid)))
+            out.append(Triplet(Path(record.path), int(record.pid), int(record.camid),
+                               bool(getattr(record, "generated", False))))
         else:
             path, pid, camid = record[:3]
-            out.append(Triplet(Path(path), int(pid), int(camid)))
+            out.append(Triplet(Path(path), int(pid), int(camid), bool(record[3]) if len(record) > 3 else False))
     return out
 
 
@@ -67,7 +69,7 @@ def read_image(path: Path) -> Image.Image:
 
 
 class ImageDataset(Dataset):
-    """``(image tensor, label, camid)`` per record; ``labels`` defaults to the records' pids."""
+    """``(image tensor, label, camid, generated)`` per record; ``labels`` defaults to the records' pids."""
 
     def __init__(self, records: Sequence[Triplet], transform: Callable,
                  labels: Sequence[int] | None = None) -> None:
@@ -78,13 +80,14 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int, bool]:
         record = self.records[index]
-        return self.transform(read_image(record.path)), self.labels[index], record.camid
+        return self.transform(read_image(record.path)), self.labels[index], record.camid, record.generated
 
 
 class PairDataset(Dataset):
-    """Siamese pairs ``(image_a, image_b, label_a, label_b, same)`` from index pairs of a dataset."""
+    """Siamese pairs ``(image_a, image_b, label_a, label_b, same, generated_a, generated_b)`` from index
+    pairs of a dataset."""
 
     def __init__(self, images: ImageDataset, pairs: Sequence[tuple[int, int]]) -> None:
         self.images = images
@@ -93,8 +96,8 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int, int, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int, int, int, bool, bool]:
         a, b = self.pairs[index]
-        image_a, label_a, _ = self.images[a]
-        image_b, label_b, _ = self.images[b]
-        return image_a, image_b, label_a, label_b, int(label_a == label_b)
+        image_a, label_a, _, generated_a = self.images[a]
+        image_b, label_b, _, generated_b = self.images[b]
+        return image_a, image_b, label_a, label_b, int(label_a == label_b), generated_a, generated_b

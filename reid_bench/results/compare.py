@@ -18,7 +18,7 @@ from reid_bench.results.rows import ResultRow
 from reid_bench.results.stats import Stat, p_text, paired_p_value, summarize
 
 MATCH_FIELDS = {
-    "row": ("dataset", "generator", "factor", "trainer", "ranker", "seed"),
+    "row": ("dataset", "generator", "factor", "recipe", "trainer", "ranker", "seed"),
     "generator": ("dataset", "trainer", "ranker", "seed"),
 }
 
@@ -111,7 +111,8 @@ def _table(header: list[str], body: list[list[str]]) -> list[str]:
 
 
 def _row_label(row: ResultRow) -> str:
-    return (f"{row.dataset} {row.generator} K={row.factor} {row.trainer} {row.ranker} seed {row.seed} "
+    recipe = "" if row.recipe in ("default", "n/a") else f" ({row.recipe})"
+    return (f"{row.dataset} {row.generator}{recipe} K={row.factor} {row.trainer} {row.ranker} seed {row.seed} "
             f"({row.config_hash})")
 
 

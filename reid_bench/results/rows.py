@@ -24,14 +24,17 @@ from typing import Iterable, Mapping
 
 from reid_bench import storage
 from reid_bench.errors import ReidBenchError
+from reid_bench.reid.trainers import TRAINERS
 
 REID_COLUMNS = (
     "dataset", "generator", "factor", "trainer", "ranker", "seed", "rank1", "rank5", "rank10", "mAP",
-    "mINP", "n_real", "n_generated", "preset", "pretrained", "perceptual", "config_hash", "commit",
+    "mINP", "n_real", "n_generated", "preset", "pretrained", "perceptual", "recipe", "config_hash", "commit",
     "started", "wall_s",
 )
+# Files written before the recipe column are read as the default recipe (their only one) and rewritten
+# with the column on the next append.
+LEGACY_COLUMNS = tuple(name for name in REID_COLUMNS if name != "recipe")
 KEY_FIELDS = ("dataset", "generator", "factor", "trainer", "ranker", "seed", "config_hash")
-TRAINERS = ("ide", "siamese")
 RERANK_SUFFIX = "+rerank"
 NO_GENERATOR = "none"
 PERCENT_FIELDS = ("rank1", "rank5", "rank10", "mAP", "mINP")
@@ -65,6 +68,7 @@ class ResultRow:
     preset: str
     pretrained: bool  # the backbone started from ImageNet weights
     perceptual: str  # the generator's perceptual term as recorded, e.g. "on (relu1_2)", "n/a"
+    recipe: str  # how generated images were made and used (reid_bench.presets.recipe_label); "n/a" for none
     config_hash: str
     commit: str
     started: str  # ISO 8601 timestamp
@@ -101,7 +105,7 @@ class ResultRow:
             dt.datetime.fromisoformat(self.started)
         except ValueError:
             raise ValueError(f"started {self.started!r} is not an ISO 8601 timestamp") from None
-        for name in ("perceptual", "commit"):
+        for name in ("perceptual", "recipe", "commit"):
             if any(c in getattr(self, name) for c in "\r\n"):
                 raise ValueError(f"{name} holds a line break")
 
@@ -109,6 +113,12 @@ class ResultRow:
     def key(self) -> RowKey:
         """(dataset, generator, factor, trainer, ranker, seed, config_hash): unique within a file."""
         return tuple(getattr(self, name) for name in KEY_FIELDS)
+
+    @staticmethod
+    def key_of(*, dataset: str, generator: str, factor: int, trainer: str, ranker: str, seed: int,
+               config_hash: str) -> RowKey:
+        """The :attr:`key` a row with these fields has (to look a row up before computing it)."""
+        return (str(dataset), str(generator), int(factor), str(trainer), str(ranker), int(seed), str(config_hash))
 
     @classmethod
     def from_record(cls, record: Mapping[str, object]) -> "ResultRow":
@@ -186,7 +196,7 @@ def read_rows(path: str | os.PathLike) -> list[ResultRow]:
     """Every row of the Re-ID results CSV at ``path``, validated; a bad line raises one clear sentence."""
     path = Path(path)
     header = header_of(path)
-    if header != REID_COLUMNS:
+    if header not in (REID_COLUMNS, LEGACY_COLUMNS):
         raise _foreign(path, header)
     rows: list[ResultRow] = []
     seen: dict[RowKey, int] = {}
@@ -203,11 +213,13 @@ def read_rows(path: str | os.PathLike) -> list[ResultRow]:
             line = reader.line_num
             if not fields:
                 continue
-            if len(fields) != len(REID_COLUMNS):
-                raise ReidBenchError(f"{path} line {line} has {len(fields)} fields, expected {len(REID_COLUMNS)} "
+            if len(fields) != len(header):
+                raise ReidBenchError(f"{path} line {line} has {len(fields)} fields, expected {len(header)} "
                                      "(a half-written or hand-edited row); fix or delete that line.")
+            record = dict(zip(header, fields))
+            record.setdefault("recipe", "n/a" if record["generator"] == NO_GENERATOR else "default")
             try:
-                row = ResultRow.from_record(dict(zip(REID_COLUMNS, fields)))
+                row = ResultRow.from_record(record)
             except ValueError as error:
                 raise ReidBenchError(f"{path} line {line}: {error}; fix or delete that line.") from None
             if row.key in seen:
@@ -245,7 +257,7 @@ def append_rows(path: str | os.PathLike, rows: Iterable[ResultRow | Mapping[str,
     existing: list[ResultRow] = []
     if path.exists():
         header = header_of(path)
-        if header != REID_COLUMNS:
+        if header not in (REID_COLUMNS, LEGACY_COLUMNS):
             raise ReidBenchError(f"{path} has another header than a Re-ID results CSV "
                                  f"({', '.join(header[:4]) or 'empty file'}, ...), so no rows were appended; "
                                  "give another --out file.")

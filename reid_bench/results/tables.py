@@ -27,7 +27,7 @@ from reid_bench.results.stats import Stat, summarize
 Protocol = tuple[str, str]  # (trainer, ranker)
 PAPER_PROTOCOLS: tuple[Protocol, ...] = (("ide", "euclidean"), ("ide", "xqda"), ("ide", "kissme"),
                                          ("siamese", "euclidean"))
-CSV_COLUMNS = ("dataset", "preset", "kind", "generator", "factor", "trainer", "ranker", "n", "rank1_mean",
+CSV_COLUMNS = ("dataset", "preset", "kind", "generator", "factor", "recipe", "trainer", "ranker", "n", "rank1_mean",
                "rank1_std", "mAP_mean", "mAP_std", "rank1_gain", "mAP_gain", "source")
 _TRAINER_LABELS = {"ide": "IDE", "siamese": "Siamese"}
 _RANKER_LABELS = {"euclidean": "Euclidean", "xqda": "XQDA", "kissme": "KISSME"}
@@ -50,11 +50,17 @@ class Cell:
 
 @dataclasses.dataclass(frozen=True)
 class Line:
-    """One generator at one factor: its cells by protocol."""
+    """One generator at one factor under one recipe: its cells by protocol."""
 
     generator: str
     factor: int
     cells: dict[Protocol, Cell]
+    recipe: str = "n/a"  # the recipe levers of its rows (reid_bench.presets.recipe_label)
+
+    @property
+    def label(self) -> str:
+        """The generator as the table shows it: its name, and its recipe when that is not the default."""
+        return self.generator if self.recipe in ("default", "n/a") else f"{self.generator} ({self.recipe})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,11 +157,11 @@ def build_sections(rows: Sequence[ResultRow], published: Sequence[PublishedRow] 
     for (dataset, preset), members in sorted(groups.items()):
         found = {(row.trainer, row.ranker) for row in members}
         protocols = list(PAPER_PROTOCOLS) + sorted(found - set(PAPER_PROTOCOLS))
-        cells: dict[tuple[str, int], dict[Protocol, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
+        cells: dict[tuple[str, int, str], dict[Protocol, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
         for row in members:
-            cells[(row.generator, row.factor)][(row.trainer, row.ranker)].append(row)
-        order = sorted(cells, key=lambda gk: (gk[0] != NO_GENERATOR, gk[0], gk[1]))
-        lines = [Line(g, k, {p: _cell(rs) for p, rs in cells[(g, k)].items()}) for g, k in order]
+            cells[(row.generator, row.factor, row.recipe)][(row.trainer, row.ranker)].append(row)
+        order = sorted(cells, key=lambda gkr: (gkr[0] != NO_GENERATOR, gkr[0], gkr[1], gkr[2]))
+        lines = [Line(g, k, {p: _cell(rs) for p, rs in cells[(g, k, r)].items()}, r) for g, k, r in order]
         pub_lines, sources = _published(dataset, published)
         sections.append(Section(dataset, preset, protocols, lines, pub_lines, sources))
     return sections
@@ -214,7 +220,7 @@ def render_markdown(sections: Sequence[Section]) -> str:
         header = ["Generator", "K"] + [protocol_label(p) for p in section.protocols]
         out += [f"## {_heading(section)}", "", _md_row(header), _md_row(["---"] * len(header))]
         for line in section.lines:
-            out.append(_md_row([line.generator, str(line.factor)] +
+            out.append(_md_row([line.label, str(line.factor)] +
                                [_cell_text(line.cells.get(p)) for p in section.protocols]))
         for pub in section.published_in_columns():
             out.append(_md_row([f"*published:* {pub.method} {_notes_text(pub.notes)}", ""] +
@@ -223,7 +229,7 @@ def render_markdown(sections: Sequence[Section]) -> str:
         if gains and any(line.generator == NO_GENERATOR for line in section.lines):
             out += ["", "Gain over none (rank-1 / mAP, difference of the means, percentage points):", "",
                     _md_row(header), _md_row(["---"] * len(header))]
-            out += [_md_row([line.generator, str(line.factor)] +
+            out += [_md_row([line.label, str(line.factor)] +
                             [_gain_text(section.gain(line, p)) for p in section.protocols]) for line in gains]
         elif gains:
             out += ["", "No `none` rows for this dataset: gains over no augmentation need them."]
@@ -255,7 +261,7 @@ def render_latex(sections: Sequence[Section]) -> str:
                 f"\\multicolumn{{{width}}}{{l}}{{\\textbf{{{_tex(_heading(section))}}}}} \\\\",
                 " & ".join(["Generator", "$K$"] + [_tex(protocol_label(p)) for p in section.protocols]) + " \\\\",
                 "\\midrule"]
-        out += [" & ".join([_tex(line.generator), str(line.factor)] +
+        out += [" & ".join([_tex(line.label), str(line.factor)] +
                            [_cell_text(line.cells.get(p), latex=True) for p in section.protocols]) + " \\\\"
                 for line in section.lines]
         if section.published_in_columns():
@@ -266,7 +272,7 @@ def render_latex(sections: Sequence[Section]) -> str:
         gains = [line for line in section.lines if line.generator != NO_GENERATOR]
         if gains and any(line.generator == NO_GENERATOR for line in section.lines):
             out += ["\\midrule", f"\\multicolumn{{{width}}}{{l}}{{\\textit{{Gain over none}}}} \\\\"]
-            out += [" & ".join([_tex(line.generator), str(line.factor)] +
+            out += [" & ".join([_tex(line.label), str(line.factor)] +
                                [_gain_text(section.gain(line, p), latex=True) for p in section.protocols]) + " \\\\"
                     for line in gains]
         out += ["\\bottomrule", "\\end{tabular}"]
@@ -289,12 +295,12 @@ def render_csv(sections: Sequence[Section]) -> str:
         for line in s.lines:
             for protocol, cell in line.cells.items():
                 gain = s.gain(line, protocol)
-                writer.writerow([s.dataset, s.preset, "ours", line.generator, line.factor, *protocol, cell.rank1.n,
-                                 _num(cell.rank1.mean), _num(cell.rank1.std), _num(cell.mAP.mean), _num(cell.mAP.std),
-                                 _num(gain[0]) if gain else "", _num(gain[1]) if gain else "", ""])
+                writer.writerow([s.dataset, s.preset, "ours", line.generator, line.factor, line.recipe, *protocol,
+                                 cell.rank1.n, _num(cell.rank1.mean), _num(cell.rank1.std), _num(cell.mAP.mean),
+                                 _num(cell.mAP.std), _num(gain[0]) if gain else "", _num(gain[1]) if gain else "", ""])
         for pub in s.published:
             for protocol, values in pub.values.items():
-                writer.writerow([s.dataset, s.preset, "published", pub.method, "", *protocol, "",
+                writer.writerow([s.dataset, s.preset, "published", pub.method, "", "", *protocol, "",
                                  _num(values.get("rank1")), "", _num(values.get("mAP")), "", "", "",
                                  "; ".join(s.sources[n - 1] for n in pub.notes)])
     return buffer.getvalue()

@@ -2,7 +2,7 @@
 
 The paper's experiment (Section 5, its Re-ID table) as one resumable job. For each seed, IDE and
 Siamese models are trained on the real training images alone (generator ``none``) and on real +
-generated images, with the same seed and the same budget (``RunPreset.budget``: by default the
+generated images, with the same seed and the same budget (``RunSettings.budget``: by default the
 same number of optimisation steps, so a gain cannot come from training longer); IDE features are
 ranked with Euclidean distance, XQDA and KISSME, Siamese features with Euclidean distance (the
 paper's protocols), optionally re-ranked. Every run therefore carries its own baseline.
@@ -21,32 +21,35 @@ at a barrier, then read what it wrote.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable
 
 import torch
 
 from reid_bench import distributed, generators, presets
 from reid_bench.accel import pick_device, resolve_amp
-from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, write_augmented_set
+from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, keep_confident, write_augmented_set
 from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained
 from reid_bench.generators.run_config import configure
-from reid_bench.generators.training import train
+from reid_bench.generators.training import loop_needs, train
+from reid_bench.presets import BUDGETS, Overrides, ReidSettings, RunPreset, real_only
 from reid_bench.profiling import OFF, Profile
 from reid_bench.records import write_run_record
-from reid_bench.reid import preset as reid_preset
-from reid_bench.reid import train_reid
+from reid_bench.reid import TrainedModel, train_reid, trainers
+from reid_bench.reid.features import class_index, source_probabilities
+from reid_bench.reid.guide import IdentityGuide
+from reid_bench.reid.train import steps_per_epoch
 from reid_bench.results import ResultRow, append_rows, existing_keys, read_rows
 from reid_bench.results.plots import cmc_path, save_cmc
 from reid_bench.storage import cache_root, config_hash
 
-PROTOCOLS = {"ide": ("euclidean", "xqda", "kissme"), "siamese": ("euclidean",)}
 RESULTS_NAME = "results.csv"
 
 
@@ -61,12 +64,10 @@ class RunRequest:
     rerank: bool = False
     trainers: tuple[str, ...] = ("ide", "siamese")
     generator_checkpoint: str | None = None  # use this trained generator instead of training one
-    generator_steps: int | None = None  # override the generator preset's length
-    reid_epochs: int | None = None  # override the Re-ID preset's epochs
-    backbone: str | None = None  # override the Re-ID preset's backbone
+    overrides: Overrides = Overrides()  # --set SECTION.FIELD=VALUE (reid_bench.presets.parse_overrides)
+    reid_epochs: int | None = None  # the Re-ID length, its lr decay kept at the same share (ReidSettings.with_epochs)
     backbone_weights: str | None = None
     vgg_weights: str | None = None
-    poses: str | None = None  # random | kmeans (None: the preset's)
     device: str | None = None
     profile: bool = False  # time every step of the run (RunSummary.profile; written as profile.csv)
 
@@ -82,57 +83,233 @@ class RunSummary:
     profile: Profile = OFF  # seconds per step when RunRequest.profile is set
 
 
+@dataclass(frozen=True)
+class Arm:
+    """One side of the comparison: the images a Re-ID model trains on."""
+
+    generator: str  # "none", or the generator whose images join the real ones
+    factor: int
+    records: list  # real training records, then the generated ones
+    n_generated: int
+    augmented_set: str = ""  # the augmented set's cache folder name (it names the generator checkpoint)
+
+
+@dataclass
+class TrainedGenerator:
+    model: generators.Generator | None  # None for the real-only run
+    checkpoint_id: str  # sha256 prefix of generator.pt ("none" without a generator)
+    perceptual: str  # as the checkpoint records it ("n/a" without a generator)
+
+
+def resolve_preset(request: RunRequest) -> tuple[RunPreset, str]:
+    """The run preset with the request's overrides, and how it was chosen (for the log)."""
+    name = request.preset or presets.default_preset_name(torch.cuda.is_available())
+    why = "" if request.preset else f" (chosen because {'a GPU was' if name != 'quick' else 'no GPU was'} found)"
+    preset = request.overrides.apply(presets.get(name))
+    return dataclasses.replace(preset, reid=preset.reid.with_epochs(request.reid_epochs)), why
+
+
 def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> RunSummary:
     """Run the experiment of ``request`` (see the module docstring)."""
-    distributed.init_from_env(pick_device(request.device))
-    if not distributed.is_main():
-        echo, progress = _silent, False
-    preset = presets.get(request.preset or presets.default_preset_name(torch.cuda.is_available()))
-    if request.preset:
-        echo(f"preset: {preset.name}")
-    else:
-        echo(f"preset: {preset.name} (chosen because {'a GPU was' if preset.name != 'quick' else 'no GPU was'} found)")
-    if request.factor < 1:
-        raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
-    profile = Profile(enabled=request.profile)
-    with profile.section("dataset"):
-        dataset = _main_first(lambda: _dataset(request, preset, echo, progress))
-    out = Path(request.out)
-    results_csv = out / RESULTS_NAME
-    summary = RunSummary(preset.name, results_csv, dataset_root=Path(dataset.root), profile=profile)
-    with profile.section(f"generator {request.generator}"):
-        model, checkpoint_id, perceptual = _generator(request, preset, dataset, echo, progress, profile)
-    if distributed.is_main():
-        _write_run_record(out, request, preset, dataset, checkpoint_id, perceptual)
+    return Experiment(request, echo, progress).run()
 
 
-    settings = reid_settings(reid_preset(preset.reid_preset), request.reid_epochs or preset.reid_epochs,
-                             request.backbone or preset.reid_backbone)
-    for seed in request.seeds:
-        arms = [("none", 1, list(dataset.train), None)]
-        if model is not None and request.factor > 1:
-            with profile.section(f"augment seed {seed}"):
-                folder = _main_first(lambda: _augmented(dataset, model, checkpoint_id, request, preset, seed,
-                                                        echo, progress))
+class Experiment:
+    """The state of one ``reid-bench run``: its request, preset, dataset, generator and summary."""
+
+    def __init__(self, request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> None:
+        if request.factor < 1:
+            raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
+        self.request = request
+        self.device = distributed.init_from_env(pick_device(request.device))
+        main = distributed.is_main()
+        self.echo = echo if main else _silent
+        self.progress = progress and main
+        self.preset, why = resolve_preset(request)
+        self.echo(f"preset: {self.preset.name}{why}")
+        self.profile = Profile(enabled=request.profile)
+        self.out = Path(request.out)
+        self.results_csv = self.out / RESULTS_NAME
+
+    def run(self) -> RunSummary:
+        with self.profile.section("dataset"):
+            self.dataset = _main_first(self._load_dataset)
+        summary = RunSummary(self.preset.name, self.results_csv, dataset_root=Path(self.dataset.root),
+                             profile=self.profile)
+        with self.profile.section(f"generator {self.request.generator}"):
+            self.generator = self._trained_generator()
+        if distributed.is_main():
+            self._write_run_record()
+        for seed in self.request.seeds:
+            for arm in self._arms(seed, summary):
+                for trainer in self.request.trainers:
+                    with self.profile.section(f"{trainer} {arm.generator} seed {seed}"):
+                        rows, added = self._train_and_evaluate(arm, trainer, seed)
+                    summary.rows += rows
+                    summary.added += added
+        return summary
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    def _load_dataset(self) -> ReidDataset:
+        if self.request.data is not None:
+            return load_dataset(self.request.data)
+        if self.preset.synth is None:
+            raise ReidBenchError(f"preset {self.preset.name!r} runs on a real dataset: give its folder with --data.")
+        root = embedded_root(self.preset.synth, progress=self.progress)
+        self.echo(f"dataset: the embedded SynthPeople, in {root}")
+        return load_dataset(root)
+
+    def _real_only_ide(self, seed: int) -> TrainedModel:
+        """The real-only IDE model of ``seed``, trained now unless cached: the run's none arm, which the
+        identity term and the confidence filter reuse instead of training a network of their own."""
+        arm = self._real_arm()
+        with self.profile.section(f"ide none seed {seed}/train"):
+            return self._train(arm, "ide", seed)
+
+    def _real_arm(self) -> Arm:
+        return Arm("none", 1, list(self.dataset.train), 0)
+
+    def _trained_generator(self) -> TrainedGenerator:
+        """The generator (trained now unless given or cached), its checkpoint id and perceptual state."""
+        request = self.request
+        if request.generator == "none":
+            return TrainedGenerator(None, "none", "n/a")
+        checkpoint = request.generator_checkpoint
+        if checkpoint is None:
+            settings = self.preset.generator
+            guide = None
+            if settings.identity_weight or settings.identity_feature_weight:
+                guide = IdentityGuide(self._real_only_ide(request.seeds[0]))
+            config = configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
+                               options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
+                               identity=guide.describe() if guide is not None else "off")
+            out = config.default_out()
+            self.echo(f"generator {request.generator}: {config.settings.preset} preset, "
+                      f"perceptual {config.perceptual}, identity term {config.identity}, in {out}")
+            needs = generators.get(request.generator).needs | loop_needs(settings)
+            size = config.settings.image_size
+            pairs = PoseTransferPairs(self.dataset, "train", needs=needs, image_size=size)
+            shown = PoseTransferPairs(self.dataset, "test", needs=needs, image_size=size) \
+                if self.dataset.pairs_path("test") is not None else None
+            result = train(config, pairs, out, sample_pairs=shown, device=self.device, progress=self.progress,
+                           profile=self.profile, guide=guide)
+            checkpoint = result.generator
+        model = generators.load(checkpoint, request.generator)
+        digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
+        return TrainedGenerator(model, digest, str(model.meta.get("perceptual", "n/a")))
+
+    def _arms(self, seed: int, summary: RunSummary) -> list[Arm]:
+        """The real-only arm and, with a generator and K > 1, the augmented arm of ``seed``."""
+        real = self._real_arm()
+        arms = [real]
+        if self.generator.model is not None and self.request.factor > 1:
+            with self.profile.section(f"augment seed {seed}"):
+                folder = _main_first(lambda: self._augmented_set(seed))
             summary.augmented.append(folder)
-            generated = augmented_records(dataset, folder)
-            arms.append((request.generator, request.factor, list(dataset.train) + generated, len(generated)))
-        for generator_name, factor, records, n_generated in arms:
-            for trainer in request.trainers:
-                with profile.section(f"{trainer} {generator_name} seed {seed}"):
-                    rows, added = _train_and_evaluate(dataset, records, generator_name, factor, trainer, settings,
-                                                      seed, n_generated or 0, preset, request, perceptual,
-                                                      results_csv, echo, progress, profile)
-                summary.rows += rows
-                summary.added += added
-    return summary
+            generated = augmented_records(self.dataset, folder)
+            threshold = self.preset.run.filter_confidence
+            if threshold:
+                ide = self._real_only_ide(seed)
+                confidence = source_probabilities(ide.model, generated, ide.settings,
+                                                  class_index(ide.training_records), device=self.device)
+                kept = keep_confident(generated, confidence, threshold)
+                self.echo(f"filter (seed {seed}): kept {len(kept)} of {len(generated)} generated images to which "
+                          f"the real-only IDE gives their person a probability of {threshold:g} or more")
+                generated = kept
+            arms.append(Arm(self.request.generator, self.request.factor, real.records + generated, len(generated),
+                            folder.name))
+        return arms
+
+    def _augmented_set(self, seed: int) -> Path:
+        """The augmented set of ``seed`` (generated now unless cached)."""
+        request, run_settings = self.request, self.preset.run
+        config = AugmentConfig(factor=request.factor, poses=run_settings.poses, seed=seed,
+                               composite=run_settings.composite)
+        key = config_hash({"data": str(Path(self.dataset.root).resolve()), "checkpoint": self.generator.checkpoint_id,
+                           **asdict(config)})
+        folder = cache_root() / "augmented" / f"{request.generator}-K{request.factor}-{key}"
+        pairs = choose_targets(self.dataset, config)
+        write_augmented_set(self.dataset, self.generator.model, pairs, folder, self.generator.checkpoint_id,
+                            composite=config.composite, batch_size=run_settings.generate_batch,
+                            device=str(self.device), progress=self.progress)
+        self.echo(f"augmented set (seed {seed}): {len(pairs)} generated images for {len(self.dataset.train)} real, "
+                  f"in {folder}")
+        return folder
+
+    def _arm_settings(self, arm: Arm, trainer: str) -> ReidSettings:
+        """The Re-ID settings of ``arm``: the real-only model ignores the generated-image fields, and the
+        augmented one gets the run's budget (:func:`budget_settings`)."""
+        real_settings = real_only(self.preset.reid)
+        if arm.n_generated == 0:
+            return real_settings
+        n_real = len(self.dataset.train)
+        base = steps_per_epoch(trainer, real_settings, n_real, 0)
+        steps = steps_per_epoch(trainer, self.preset.reid, n_real, arm.n_generated)
+        return budget_settings(self.preset.reid, base, steps, self.preset.run.budget)
+
+    def _train(self, arm: Arm, trainer: str, seed: int) -> TrainedModel:
+        """The Re-ID model of ``arm``, ``trainer`` and ``seed``, trained now unless cached (it resumes)."""
+        n_real = len(self.dataset.train)
+        augmented = arm.n_generated > 0
+        meta = {"dataset": self.dataset.kind, "generator": arm.generator, "factor": arm.factor,
+                "n_real": n_real, "n_generated": arm.n_generated,
+                "recipe": presets.recipe_label(self.preset) if augmented else "n/a",
+                "perceptual": self.generator.perceptual if augmented else "n/a",
+                **({"augmented_set": arm.augmented_set} if augmented else {})}
+        return train_reid(arm.records, trainer, self._arm_settings(arm, trainer),
+                          backbone_weights=self.request.backbone_weights, seed=seed, meta=meta,
+                          device=self.request.device, progress=self.progress, profile=self.profile)
+
+    def _train_and_evaluate(self, arm: Arm, trainer: str, seed: int) -> tuple[list[ResultRow], int]:
+        """Train (or find) one model, evaluate the protocols not yet in the CSV; (its rows, rows added)."""
+        self.echo(f"seed {seed}: {trainer} on {len(self.dataset.train)} real + {arm.n_generated} generated images "
+                  f"({arm.generator}, K={arm.factor})")
+        with self.profile.section("train"):
+            trained = self._train(arm, trainer, seed)
+        if not distributed.is_main():  # rank 0 evaluates and writes the rows
+            distributed.barrier()
+            return [], 0
+        protocols = trainers.get(trainer).protocols
+        rankers = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
+        done = existing_keys(self.results_csv)
+        key = dict(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor, trainer=trainer, seed=seed,
+                   config_hash=trained.config_hash)
+        wanted = [name for name in rankers if ResultRow.key_of(**key, ranker=name) not in done]
+        with self.profile.section("evaluate"):
+            new_rows, curves = evaluate_trained(trained, self.dataset, wanted, device=self.request.device,
+                                                progress=self.progress) if wanted else ([], {})
+        appended = append_rows(self.results_csv, new_rows) if new_rows else []
+        if appended:
+            save_cmc(cmc_path(self.results_csv, appended[0]), curves)
+        mine = {ResultRow.key_of(**key, ranker=name) for name in rankers}
+        rows = [row for row in read_rows(self.results_csv) if row.key in mine]
+        distributed.barrier()
+        return rows, len(appended)
+
+    def _write_run_record(self) -> Path:
+        """The resolved config and seeds of this invocation, beside the results
+        (``runs/<time>-<generator>-K<K>.json``)."""
+        dataset = self.dataset
+        config: dict[str, Any] = {
+            "request": {key: (str(value) if isinstance(value, Path) else value)
+                        for key, value in asdict(self.request).items()},
+            "preset": presets.describe(self.preset),
+            "dataset": {"root": str(dataset.root), "kind": dataset.kind, "train": len(dataset.train),
+                        "query": len(dataset.query), "gallery": len(dataset.gallery)},
+            "generator_checkpoint": self.generator.checkpoint_id, "perceptual": self.generator.perceptual,
+        }
+        started = dt.datetime.now(dt.timezone.utc)
+        name = f"{started.strftime('%Y%m%dT%H%M%S')}-{self.request.generator}-K{self.request.factor}.json"
+        return write_run_record(self.out / "runs", "run", config, device=self.device,
+                                precision=resolve_amp(self.preset.reid.amp, self.device), name=name)
 
 
 def _silent(message: str) -> None:
     """The echo of the ranks other than 0."""
 
 
-def _main_first(step: Callable[[], object]):
+def _main_first(step: Callable[[], Any]) -> Any:
     """``step()`` on rank 0, then on the other ranks once it is done (they find its cached output)."""
     if distributed.is_main():
         result = step()
@@ -142,139 +319,20 @@ def _main_first(step: Callable[[], object]):
     return step()
 
 
-def _dataset(request: RunRequest, preset: presets.RunPreset, echo, progress: bool) -> ReidDataset:
-    if request.data is not None:
-        return load_dataset(request.data)
-    if preset.synth is None:
-        raise ReidBenchError(f"preset {preset.name!r} runs on a real dataset: give its folder with --data.")
+def budget_settings(settings: ReidSettings, real_steps: int, arm_steps: int, budget: str) -> ReidSettings:
+    """Re-ID settings for an arm of ``arm_steps`` steps per epoch, given the real-only arm's
+    ``real_steps`` per epoch (:func:`reid_bench.reid.train.steps_per_epoch`).
 
-    root = embedded_root(preset.synth, progress=progress)
-    echo(f"dataset: the embedded SynthPeople, in {root}")
-    return load_dataset(root)
-
-
-def _generator(request: RunRequest, preset: presets.RunPreset, dataset: ReidDataset, echo, progress: bool,
-               profile: Profile):
-    """The trained generator (trained now unless given or cached), its checkpoint id and perceptual state."""
-    if request.generator == "none":
-        return None, "none", "n/a"
-
-    checkpoint = request.generator_checkpoint
-    if checkpoint is None:
-
-        config = configure(request.generator, data=str(Path(dataset.root).resolve()), preset=preset.generator_preset,
-                           vgg_weights=request.vgg_weights, steps=request.generator_steps)
-        out = config.default_out()
-        echo(f"generator {request.generator}: {config.settings.preset} preset, perceptual {config.perceptual}, in {out}")
-        needs = generators.get(request.generator).needs
-        pairs = PoseTransferPairs(dataset, "train", needs=needs, image_size=config.settings.image_size)
-        shown = PoseTransferPairs(dataset, "test", needs=needs, image_size=config.settings.image_size) \
-            if dataset.pairs_path("test") is not None else None
-        result = train(config, pairs, out, sample_pairs=shown, device=request.device or "auto", progress=progress,
-                       profile=profile)
-        checkpoint = result.generator
-    model = generators.load(checkpoint, request.generator)
-    digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
-    perceptual = str(model.meta.get("perceptual", "n/a"))
-    return model, digest, perceptual
-
-
-def _augmented(dataset: ReidDataset, model, checkpoint_id: str, request: RunRequest, preset: presets.RunPreset,
-               seed: int, echo, progress: bool) -> Path:
-    """The augmented set of ``seed`` (generated now unless cached)."""
-    config = AugmentConfig(factor=request.factor, poses=request.poses or preset.poses, seed=seed)
-    key = config_hash({"data": str(Path(dataset.root).resolve()), "checkpoint": checkpoint_id, **asdict(config)})
-    folder = cache_root() / "augmented" / f"{request.generator}-K{request.factor}-{key}"
-    pairs = choose_targets(dataset, config)
-    write_augmented_set(dataset, model, pairs, folder, checkpoint_id, batch_size=preset.generate_batch,
-                        device=str(pick_device(request.device)), progress=progress)
-    echo(f"augmented set (seed {seed}): {len(pairs)} generated images for {len(dataset.train)} real, in {folder}")
-    return folder
-
-
-def reid_settings(settings, epochs: int | None, backbone: str | None):
-    """The Re-ID preset with ``epochs`` (its lr decay kept at the same share of training) and ``backbone``."""
-    if epochs is not None and epochs != settings.epochs:
-        settings = settings.replace(epochs=epochs, lr_step=settings.lr_step * epochs / settings.epochs)
-    return settings.replace(backbone=backbone)
-
-
-def budget_settings(settings, n_real: int, n_total: int, budget: str):
-    """Re-ID settings for a training set of ``n_total`` images given the real-only ``settings``.
-
-    With the ``steps`` budget, epochs shrink by ``n_real / n_total`` (rounded: the step totals then
-    differ by under half an epoch of the larger set) and ``lr_step`` by exactly that ratio, so the
-    lr decays at the same optimisation step in both arms (:func:`reid_bench.reid.train.set_lr`).
+    With the ``steps`` budget, epochs shrink by ``real_steps / arm_steps`` (rounded: the step totals
+    then differ by under half an epoch of the larger set) and ``lr_step`` by exactly that ratio, so
+    the lr decays at the same optimisation step in both arms (:func:`reid_bench.reid.train.set_lr`).
+    With ``epochs`` the arm keeps the epochs, so it trains ``arm_steps / real_steps`` times longer.
     """
-    if budget == "epochs" or n_total == n_real:
-        return settings
-    if budget != "steps":
+    if budget not in BUDGETS:
         raise ReidBenchError(f"unknown budget {budget!r}; use steps or epochs.")
-    ratio = n_real / n_total
+    if budget == "epochs" or arm_steps == real_steps:
+        return settings
+    ratio = real_steps / arm_steps
     return settings.replace(epochs=max(1, round(settings.epochs * ratio)),
                             lr_step=settings.lr_step * ratio,
                             fixbase_epochs=round(settings.fixbase_epochs * ratio))
-
-
-def _train_and_evaluate(dataset: ReidDataset, records: list, generator_name: str, factor: int, trainer: str,
-                        settings, seed: int, n_generated: int, preset: presets.RunPreset, request: RunRequest,
-                        perceptual: str, results_csv: Path, echo, progress: bool,
-                        profile: Profile) -> tuple[list[ResultRow], int]:
-    """Train (or find) one model, evaluate the protocols not yet in the CSV; (its rows, rows added)."""
-
-    n_real = len(dataset.train)
-    arm_settings = budget_settings(settings, n_real, len(records), preset.budget)
-    meta = {"dataset": dataset.kind, "generator": generator_name, "factor": factor,
-            "n_real": n_real, "n_generated": n_generated}
-    echo(f"seed {seed}: {trainer} on {n_real} real + {n_generated} generated images ({generator_name}, K={factor})")
-    with profile.section("train"):
-        trained = train_reid(records, trainer, arm_settings, backbone_weights=request.backbone_weights, seed=seed,
-                             meta=meta, device=request.device, progress=progress, profile=profile)
-    if not distributed.is_main():  # rank 0 evaluates and writes the rows
-        distributed.barrier()
-        return [], 0
-    rankers = list(PROTOCOLS[trainer]) + ([f"{name}+rerank" for name in PROTOCOLS[trainer]] if request.rerank else [])
-    done = existing_keys(results_csv)
-    wanted = [name for name in rankers
-              if (dataset.kind, generator_name, factor, trainer, name, seed, trained.config_hash) not in done]
-    evaluation_set = _EvaluationSet(dataset.kind, records, dataset.query, dataset.gallery)
-    with profile.section("evaluate"):
-        new_rows, curves = evaluate_trained(trained, evaluation_set, wanted, device=request.device,
-                                            progress=progress) if wanted else ([], {})
-    for row in new_rows:
-        row["perceptual"] = perceptual if generator_name != "none" else "n/a"
-    appended = append_rows(results_csv, new_rows) if new_rows else []
-    if appended:
-        save_cmc(cmc_path(results_csv, appended[0]), curves)
-
-    rows = [row for row in read_rows(results_csv)
-            if (row.generator, row.factor, row.trainer, row.seed, row.config_hash)
-            == (generator_name, factor, trainer, seed, trained.config_hash)]
-    distributed.barrier()
-    return rows, len(appended)
-
-
-@dataclass(frozen=True)
-class _EvaluationSet:
-    """What the evaluator reads: the training images the model saw (rankers fit on them), query, gallery."""
-
-    kind: str
-    train: Sequence
-    query: Sequence
-    gallery: Sequence
-
-
-def _write_run_record(out: Path, request: RunRequest, preset: presets.RunPreset, dataset: ReidDataset,
-                      checkpoint_id: str, perceptual: str) -> Path:
-    """The resolved config and seeds of this invocation, beside the results (``runs/<time>-<generator>-K<K>.json``)."""
-    config = {
-        "request": {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(request).items()},
-        "preset": asdict(preset),
-        "dataset": {"root": str(dataset.root), "kind": dataset.kind, "train": len(dataset.train),
-                    "query": len(dataset.query), "gallery": len(dataset.gallery)},
-        "generator_checkpoint": checkpoint_id, "perceptual": perceptual,
-    }
-    started = dt.datetime.now(dt.timezone.utc)
-    device = pick_device(request.device)
-    name = f"{started.strftime('%Y%m%dT%H%M%S')}-{request.generator}-K{request.factor}.json"
-    return write_run_record(out / "runs", "run", config, device=device, precision=resolve_amp("auto", device), name=name)

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from reid_bench.data import load_dataset
-from reid_bench.data.synth import LIP_PALETTE
+from reid_bench.data.vocabulary import colour_parsing
 from reid_bench.figures import plot_image_grid
 from reid_bench.results import compare_rows, format_comparison
 from reid_bench.results.plots import cmc_path, load_cmc, plot_cmc
@@ -66,7 +66,6 @@ def _cmc_figures(summary, run_name: str) -> list[Path]:
 
 
 def _sample_grid(summary) -> list[Path]:
-
     if not summary.augmented:
         return []
     folder = summary.augmented[0]
@@ -80,7 +79,7 @@ def _sample_grid(summary) -> list[Path]:
         sources.append(dataset.image_path(entry["source"]))
         parsing = dataset.parsing_path(entry["target"])
         if parsing is not None:
-            poses.append(LIP_PALETTE[np.minimum(np.asarray(Image.open(parsing)), len(LIP_PALETTE) - 1)])
+            poses.append(colour_parsing(np.asarray(Image.open(parsing))))
         else:
             poses.append(dataset.image_path(entry["target"]))
         generated.append(folder / "bounding_box_train" / entry["name"])
