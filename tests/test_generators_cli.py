@@ -64,6 +64,22 @@ def test_train_then_generate(synthpeople: Path, tmp_path: Path, capsys: pytest.C
     assert f"0 images written to {images} ({len(pairs)} already there" in capsys.readouterr().out
 
 
+def test_identity_model_drives_the_identity_term(synthpeople: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    reid = tmp_path / "reid"
+    assert main(["train-reid", "--data", str(synthpeople), "--backbone", "tiny", "--epochs", "1", "--out", str(reid),
+                 "--set", "reid.height=64", "--set", "reid.width=32", "--set", "reid.batch_size=8"]) == 0
+    out = tmp_path / "san"
+    args = ["train-generator", "--data", str(synthpeople), "--steps", "2", "--batch-size", "2", "--out", str(out),
+            *TINY, "--set", "generator.identity_weight=1", "--set", "generator.foreground_weight=2"]
+    assert main(args) == 2  # an identity weight without the network that scores it
+    assert "--identity-model" in capsys.readouterr().err
+    assert main([*args, "--identity-model", str(reid / "checkpoint.pt")]) == 0
+    assert "identity term ide/tiny config" in capsys.readouterr().out
+    header = (out / "losses.csv").read_text().splitlines()[0].split(",")
+    assert {"g_identity_ce", "g_identity_feature", "g_foreground_l1"} <= set(header)
+
+
 def test_default_out_is_in_the_cache_and_printed(synthpeople: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train-generator", "--data", str(synthpeople), "--steps", "1", "--batch-size", "2", *TINY]) == 0

@@ -25,7 +25,8 @@ from reid_bench.generators.base import Generator
 from reid_bench.generators.checkpoints import record, save
 from reid_bench.generators.generate import output_name
 from reid_bench.quality.comparison import evenly_spaced, shared_pairs, target_pose_picture
-from reid_bench.quality.evaluate import Networks, QualitySettings, evaluate_checkpoint, evaluate_folder
+from reid_bench.quality.evaluate import (Networks, QualitySettings, evaluate_checkpoint, evaluate_folder,
+                                         load_networks)
 from reid_bench.quality.rows import QUALITY_FIELDS
 from reid_bench.reid import train_reid
 
@@ -132,6 +133,33 @@ def test_identity_metrics_with_a_trained_reid_model(world: dict[str, Path], offl
     assert cosine["sources"][0] == pytest.approx(cosine["sources"][1])  # a source copy scores the reference
     assert cosine["targets"][1] == cosine["sources"][1] < cosine["targets"][0]
     capsys.readouterr()
+
+
+def test_identity_on_augmentation_pairs_asks_for_the_source_person(world: dict[str, Path], offline: Path) -> None:
+    """Augmentation pairs (sources of the training split, targets of other people): the generated image
+    must show the source's person, found among the real training images; no cosine to the target."""
+    dataset = load_dataset(world["data"])
+    settings = presets.get("quick").reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
+    trained = train_reid(dataset.train, "ide", settings, offline / "reid", seed=0)
+    networks = load_networks(QualitySettings(), reid_checkpoint=trained.path)
+    others = {record.name: [other.name for other in dataset.train if other.pid != record.pid] for record in dataset.train}
+    pairs = [(source, candidates[i % len(candidates)]) for i, (source, candidates) in enumerate(others.items())]
+    folders = {}
+    for kind, person in (("source copies", 0), ("wrong person", 1)):
+        folders[kind] = offline / kind.replace(" ", "-")
+        folders[kind].mkdir()
+        for source, target in pairs:  # the "generated" image: the source itself, or the target (someone else)
+            Image.open(dataset.image_path((source, target)[person])).convert("RGB").save(
+                folders[kind] / output_name(source, target))
+    metrics = QualitySettings(metrics=("identity-rank1", "identity-mAP", "identity-cosine"), resamples=50)
+    scores = {}
+    for kind, folder in folders.items():
+        rows = {row.metric: row for row in evaluate_folder(folder, dataset, kind, networks=networks, pairs=pairs,
+                                                           settings=metrics)}
+        assert "augmentation pairs" in rows["identity-mAP"].protocol and rows["identity-mAP"].n_pairs == len(pairs)
+        assert rows["identity-cosine"].value is None and "another person" in rows["identity-cosine"].weights
+        scores[kind] = rows["identity-mAP"].value
+    assert scores["source copies"] > scores["wrong person"]
 
 
 @generators.register(name="quality-test-oracle")

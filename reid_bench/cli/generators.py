@@ -14,9 +14,11 @@ from reid_bench.accel import pick_device
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.generators.generate import generate
 from reid_bench.generators.run_config import configure
-from reid_bench.generators.training import train
+from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.profiling import Profile
+from reid_bench.reid import load_checkpoint
+from reid_bench.reid.guide import IdentityGuide
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "reid_bench/presets.py)")
     train.add_argument("--out", default=None, help="output folder (default: the cache, printed)")
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
+    train.add_argument("--identity-model", default=None, metavar="CHECKPOINT",
+                       help="a train-reid checkpoint of real images: the frozen network of the identity term "
+                            "(--set generator.identity_weight=W / generator.identity_feature_weight=W)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
     train.add_argument("--profile", action="store_true",
@@ -56,20 +61,24 @@ def _train(args: argparse.Namespace) -> int:
     model_types = generators.get(args.generator).option_types() if wants_model else {}
     overrides = parse_overrides(args.overrides, ("generator", "accel", "model"), model_types, command="train-generator")
     settings = overrides.apply(presets.get(args.preset)).generator
+    guide = IdentityGuide(load_checkpoint(args.identity_model)) if args.identity_model else None
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
                        options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
-                       batch_size=args.batch_size, seed=args.seed)
+                       batch_size=args.batch_size, seed=args.seed,
+                       identity=guide.describe() if guide is not None else "off")
     out = args.out or config.default_out()
     main = distributed.is_main()
     if main:
-        print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}) into {out}")
+        print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}, "
+              f"identity term {config.identity}) into {out}")
     dataset = load_dataset(args.data)
-    needs = generators.get(args.generator).needs
+    needs = generators.get(args.generator).needs | loop_needs(config.settings)
     pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=config.settings.image_size)
     shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=config.settings.image_size) \
         if dataset.pairs_path("test") is not None else None
     profile = Profile(enabled=args.profile)
-    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at, profile=profile)
+    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at, profile=profile,
+                   guide=guide)
     if not main:
         return 0
     if args.profile:

@@ -216,30 +216,48 @@ def _features_of(paths: Sequence[Path], features: PathFeatures) -> np.ndarray:
     return computed[[position[path] for path in paths]]
 
 
+def augmentation_pairs(generated: Sequence[GeneratedPair], dataset: ReidDataset) -> bool:
+    """Whether ``generated`` are augmentation pairs: every source is a training image, so the
+    generated person is a training identity and its target pose another person's (the images a
+    Re-ID model trains on), rather than test pairs within one test identity."""
+    return bool(generated) and all(dataset.image_split(p.source) == "train" for p in generated)
+
+
 def _identity_rows(dataset: ReidDataset, generator: str, generated: list[GeneratedPair],
                    settings: QualitySettings, networks: Networks, protocol: Protocol) -> list[QualityRow]:
+    """Identity rows. Test pairs: queries of the target's person against the test gallery. Augmentation
+    pairs (:func:`augmentation_pairs`): queries of the source's person against the real training split
+    (the source image itself and its camera's images of that person are set aside by Market's rule);
+    their target shows another person, so the cosines to it are not measured."""
     wanted = [m for m in IDENTITY_METRICS if m in settings.metrics]
-    gallery_text = f"{dataset.folders['test']}/ ({len(dataset.gallery)} images)"
+    training = augmentation_pairs(generated, dataset)
+    gallery = dataset.train if training else dataset.gallery
+    folder = dataset.folders["train" if training else "test"]
+    gallery_text = f"{folder}/ ({len(gallery)} images{', augmentation pairs' if training else ''})"
     cells = {m: protocols.identity_cell(protocol, m, networks.identity_model, gallery_text) for m in wanted}
     note = networks.notes.get("identity", IDENTITY_MISSING)
     records = [(p, dataset.record(p.source), dataset.record(p.target)) for p in generated]
-    usable = [(p, s, t) for p, s, t in records if s is not None and t is not None and t.pid > 0]
+    # whose identity the generated image must show: the source's (training pids are relabelled from 0) or the
+    # target's (test pid 0 is a distractor)
+    usable = [(p, s, t) for p, s, t in records if s is not None and t is not None and (training or t.pid > 0)]
     if networks.identity is None or not usable:
         if networks.identity is not None:
-            note = "no pair's target is an image of a test identity"
+            note = "no pair's person is a known identity of the split"
         return [_row(dataset, generator, m, None, cells[m], note, settings, len(usable)) for m in wanted]
-    g_feats = _features_of([r.path for r in dataset.gallery], networks.identity)
+    g_feats = _features_of([r.path for r in gallery], networks.identity)
     scores = identity_scores(
         generated=_features_of([p.path for p, _, _ in usable], networks.identity),
         targets=_features_of([t.path for _, _, t in usable], networks.identity),
         sources=_features_of([s.path for _, s, _ in usable], networks.identity),
-        q_pids=np.array([t.pid for _, _, t in usable]), q_camids=np.array([s.camid for _, s, _ in usable]),
-        gallery=g_feats, g_pids=np.array([r.pid for r in dataset.gallery]),
-        g_camids=np.array([r.camid for r in dataset.gallery]),
+        q_pids=np.array([(s if training else t).pid for _, s, t in usable]),
+        q_camids=np.array([s.camid for _, s, _ in usable]),
+        gallery=g_feats, g_pids=np.array([r.pid for r in gallery]), g_camids=np.array([r.camid for r in gallery]),
     )
     values = {"identity-rank1": (scores.rank1_hits, 100.0), "identity-mAP": (scores.average_precision, 100.0),
               "identity-cosine": (scores.cosine, 1.0), "identity-cosine-source": (scores.source_cosine, 1.0)}
-    return [_row(dataset, generator, m, values[m][0], cells[m], note, settings, len(usable), values[m][1])
+    not_measured = "not measured on augmentation pairs: the target image shows another person"
+    return [_row(dataset, generator, m, None if training and "cosine" in m else values[m][0], cells[m],
+                 not_measured if training and "cosine" in m else note, settings, len(usable), values[m][1])
             for m in wanted]
 
 
