@@ -25,8 +25,7 @@ from reid_bench.generators.base import Generator
 from reid_bench.generators.checkpoints import record, save
 from reid_bench.generators.generate import output_name
 from reid_bench.quality.comparison import evenly_spaced, shared_pairs, target_pose_picture
-from reid_bench.quality.evaluate import (Networks, QualitySettings, evaluate_checkpoint, evaluate_folder,
-                                         load_networks)
+from reid_bench.quality.evaluate import Networks, QualitySettings, evaluate_checkpoint, evaluate_folder, load_networks
 from reid_bench.quality.rows import QUALITY_FIELDS
 from reid_bench.reid import train_reid
 
