@@ -12,12 +12,19 @@ ranks (DDP in the Re-ID trainers, :func:`average_gradients` in the GAN loop), so
 compute the step one process would, up to floating-point summation order. BatchNorm statistics
 are per process unless ``sync_bn`` converts them to ``SyncBatchNorm``, which torch runs on GPUs
 only (:func:`sync_batchnorm`).
+
+Failures end every process promptly. Work that rank 0 does alone while the others wait
+(:func:`on_main`, :func:`main_first`: rendering, generating, evaluating, writing) shares its outcome
+with them, so when rank 0 fails the others stop at once with its message instead of waiting at a
+barrier until the process group times out. A process that fails inside a collective (a training
+step) exits, and ``torchrun`` then stops the others (its elastic agent ends every worker when one
+fails) and names the failed rank.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -27,6 +34,7 @@ from reid_bench import accel
 from reid_bench.errors import ReidBenchError
 
 _GOLDEN = 0x9E3779B97F4A7C15  # odd 64-bit constant: spreads the ranks' seeds apart
+T = TypeVar("T")
 
 
 def _initialised() -> bool:
@@ -74,6 +82,42 @@ def barrier() -> None:
     """Wait until every process gets here (no-op for one process)."""
     if _initialised():
         dist.barrier()
+
+
+def _share_outcome(failure: str | None) -> str | None:
+    """Rank 0's outcome (``None``: it succeeded; else its message), broadcast to every process."""
+    box = [failure]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def on_main(step: Callable[[], T]) -> T | None:
+    """``step()`` on rank 0 alone while the others wait for it; ``None`` on the others.
+
+    If it fails, every process raises: rank 0 its own error, the others a :class:`ReidBenchError`
+    with rank 0's message, at once.
+    """
+    if not _initialised():
+        return step()
+    if is_main():
+        try:
+            result = step()
+        except BaseException as error:
+            _share_outcome(f"{type(error).__name__}: {error}" if not isinstance(error, ReidBenchError) else str(error))
+            raise
+        _share_outcome(None)
+        return result
+    failure = _share_outcome(None)
+    if failure is not None:
+        raise ReidBenchError(f"process 0 failed, so process {rank()} stops too: {failure}")
+    return None
+
+
+def main_first(step: Callable[[], T]) -> T:
+    """``step()`` on rank 0, then on the other ranks once it is done (they find its cached output).
+    A failure on rank 0 stops every rank with its message (:func:`on_main`)."""
+    result = on_main(step)
+    return result if is_main() else step()
 
 
 def per_rank(global_batch: int, unit: str) -> int:

@@ -152,9 +152,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
             result.epoch = epoch + 1
             result.train_wall_s += time.perf_counter() - started
             with profile.section("checkpoint"):
-                if distributed.is_main():
-                    _save(checkpoint_path, result, optimizer, scaler)
-                distributed.barrier()
+                distributed.on_main(lambda: _save(checkpoint_path, result, optimizer, scaler))
             log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
                      ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     return result

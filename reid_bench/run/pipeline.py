@@ -133,7 +133,7 @@ class Experiment:
 
     def run(self) -> RunSummary:
         with self.profile.section("dataset"):
-            self.dataset = _main_first(self._load_dataset)
+            self.dataset = distributed.main_first(self._load_dataset)
         summary = RunSummary(self.preset.name, self.results_csv, dataset_root=Path(self.dataset.root),
                              profile=self.profile)
         with self.profile.section(f"generator {self.request.generator}"):
@@ -205,7 +205,7 @@ class Experiment:
         arms = [real]
         if self.generator.model is not None and self.request.factor > 1:
             with self.profile.section(f"augment seed {seed}"):
-                folder = _main_first(lambda: self._augmented_set(seed))
+                folder = distributed.main_first(lambda: self._augmented_set(seed))
             summary.augmented.append(folder)
             generated = augmented_records(self.dataset, folder)
             threshold = self.preset.run.filter_confidence
@@ -267,9 +267,11 @@ class Experiment:
                   f"({arm.generator}, K={arm.factor})")
         with self.profile.section("train"):
             trained = self._train(arm, trainer, seed)
-        if not distributed.is_main():  # rank 0 evaluates and writes the rows
-            distributed.barrier()
-            return [], 0
+        found = distributed.on_main(lambda: self._evaluate(arm, trainer, seed, trained))  # rank 0 alone
+        return found if found is not None else ([], 0)
+
+    def _evaluate(self, arm: Arm, trainer: str, seed: int, trained: TrainedModel) -> tuple[list[ResultRow], int]:
+        """Evaluate the protocols of ``trained`` not yet in the CSV and append their rows; (its rows, rows added)."""
         protocols = trainers.get(trainer).protocols
         rankers = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
         done = existing_keys(self.results_csv)
@@ -284,7 +286,6 @@ class Experiment:
             save_cmc(cmc_path(self.results_csv, appended[0]), curves)
         mine = {ResultRow.key_of(**key, ranker=name) for name in rankers}
         rows = [row for row in read_rows(self.results_csv) if row.key in mine]
-        distributed.barrier()
         return rows, len(appended)
 
     def _write_run_record(self) -> Path:
@@ -309,14 +310,6 @@ def _silent(message: str) -> None:
     """The echo of the ranks other than 0."""
 
 
-def _main_first(step: Callable[[], Any]) -> Any:
-    """``step()`` on rank 0, then on the other ranks once it is done (they find its cached output)."""
-    if distributed.is_main():
-        result = step()
-        distributed.barrier()
-        return result
-    distributed.barrier()
-    return step()
 
 
 def budget_settings(settings: ReidSettings, real_steps: int, arm_steps: int, budget: str) -> ReidSettings:
