@@ -99,6 +99,7 @@ class TrainedGenerator:
     model: generators.Generator | None  # None for the real-only run
     checkpoint_id: str  # sha256 prefix of generator.pt ("none" without a generator)
     perceptual: str  # as the checkpoint records it ("n/a" without a generator)
+    checkpoint: Path | None = None  # generator.pt
 
 
 def resolve_preset(request: RunRequest) -> tuple[RunPreset, str]:
@@ -133,11 +134,11 @@ class Experiment:
 
     def run(self) -> RunSummary:
         with self.profile.section("dataset"):
-            self.dataset = distributed.main_first(self._load_dataset)
+            self.dataset = distributed.main_first(self.load_data)
         summary = RunSummary(self.preset.name, self.results_csv, dataset_root=Path(self.dataset.root),
                              profile=self.profile)
         with self.profile.section(f"generator {self.request.generator}"):
-            self.generator = self._trained_generator()
+            self.generator = self.trained_generator()
         if distributed.is_main():
             self._write_run_record()
         for seed in self.request.seeds:
@@ -151,7 +152,7 @@ class Experiment:
 
     # ---- steps ------------------------------------------------------------------------------
 
-    def _load_dataset(self) -> ReidDataset:
+    def load_data(self) -> ReidDataset:
         if self.request.data is not None:
             return load_dataset(self.request.data)
         if self.preset.synth is None:
@@ -160,7 +161,7 @@ class Experiment:
         self.echo(f"dataset: the embedded SynthPeople, in {root}")
         return load_dataset(root)
 
-    def _real_only_ide(self, seed: int) -> TrainedModel:
+    def real_only_ide(self, seed: int) -> TrainedModel:
         """The real-only IDE model of ``seed``, trained now unless cached: the run's none arm, which the
         identity term and the confidence filter reuse instead of training a network of their own."""
         arm = self._real_arm()
@@ -170,7 +171,7 @@ class Experiment:
     def _real_arm(self) -> Arm:
         return Arm("none", 1, list(self.dataset.train), 0)
 
-    def _trained_generator(self) -> TrainedGenerator:
+    def trained_generator(self) -> TrainedGenerator:
         """The generator (trained now unless given or cached), its checkpoint id and perceptual state."""
         request = self.request
         if request.generator == "none":
@@ -180,7 +181,7 @@ class Experiment:
             settings = self.preset.generator
             guide = None
             if settings.identity_weight or settings.identity_feature_weight:
-                guide = IdentityGuide(self._real_only_ide(request.seeds[0]))
+                guide = IdentityGuide(self.real_only_ide(request.seeds[0]))
             config = configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
                                options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
                                identity=guide.describe() if guide is not None else "off")
@@ -197,7 +198,7 @@ class Experiment:
             checkpoint = result.generator
         model = generators.load(checkpoint, request.generator)
         digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
-        return TrainedGenerator(model, digest, str(model.meta.get("perceptual", "n/a")))
+        return TrainedGenerator(model, digest, str(model.meta.get("perceptual", "n/a")), Path(checkpoint))
 
     def _arms(self, seed: int, summary: RunSummary) -> list[Arm]:
         """The real-only arm and, with a generator and K > 1, the augmented arm of ``seed``."""
@@ -205,12 +206,12 @@ class Experiment:
         arms = [real]
         if self.generator.model is not None and self.request.factor > 1:
             with self.profile.section(f"augment seed {seed}"):
-                folder = distributed.main_first(lambda: self._augmented_set(seed))
+                folder = distributed.main_first(lambda: self.augmented_set(seed))
             summary.augmented.append(folder)
             generated = augmented_records(self.dataset, folder)
             threshold = self.preset.run.filter_confidence
             if threshold:
-                ide = self._real_only_ide(seed)
+                ide = self.real_only_ide(seed)
                 confidence = source_probabilities(ide.model, generated, ide.settings,
                                                   class_index(ide.training_records), device=self.device)
                 kept = keep_confident(generated, confidence, threshold)
@@ -221,7 +222,7 @@ class Experiment:
                             folder.name))
         return arms
 
-    def _augmented_set(self, seed: int) -> Path:
+    def augmented_set(self, seed: int) -> Path:
         """The augmented set of ``seed`` (generated now unless cached)."""
         request, run_settings = self.request, self.preset.run
         config = AugmentConfig(factor=request.factor, poses=run_settings.poses, seed=seed,
