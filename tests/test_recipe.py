@@ -27,6 +27,8 @@ from reid_bench.augment import (
     worn_labels,
     write_augmented_set,
 )
+from reid_bench.cli import main
+from reid_bench.cli import run as cli_run
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.market import ImageRecord
 from reid_bench.data.synth import SynthConfig, render_dataset
@@ -241,3 +243,24 @@ def test_the_recipe_is_recorded_in_every_row(people: Path, tmp_path: Path) -> No
     assert {row.recipe for row in rows if row.generator == "none"} == {"n/a"}
     none, augmented = ({row.config_hash for row in rows if row.generator == g} for g in ("none", "identity"))
     assert none.isdisjoint(augmented)
+
+
+def test_every_recipe_lever_has_a_run_flag(monkeypatch) -> None:
+    seen = {}
+
+    def capture(request):
+        seen["request"] = request
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli_run, "run", capture)
+    flags = ["--budget", "epochs", "--composite", "target", "--poses", "compatible", "--filter", "0.3",
+             "--generated-share", "0.25", "--generated-label", "uniform", "--generated-smooth", "0.2",
+             "--foreground-weight", "15", "--identity-weight", "1", "--identity-feature-weight", "10"]
+    with pytest.raises(SystemExit):
+        main(["run", "--generator", "san", *flags])
+    preset = seen["request"].overrides.apply(presets.get("quick"))
+    assert recipe_label(preset) == ("budget=epochs;poses=compatible;composite=target;filter=0.3;fg=15;id=1;idfeat=10;"
+                                    "share=0.25;label=uniform;smooth=0.2")
+    levers = {f"{section}.{name}" for section, name, _ in presets.RECIPE_LEVERS}
+    flagged = {field for _, field, _, _ in cli_run.ALIASES}
+    assert levers - flagged == {"generator.identity_warmup"}  # the ramp is a --set of its own

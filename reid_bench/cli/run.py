@@ -13,6 +13,32 @@ from reid_bench.run import RunRequest, run
 from reid_bench.run.summary import write_report
 
 RUN_SECTIONS = ("generator", "reid", "accel", "run", "model")
+# Flags that are a --set of one field: (flag, section.field, argparse options, help). The recipe levers
+# (how generated images are made and enter Re-ID training) are recorded in every result row's recipe.
+ALIASES = (
+    ("--generator-steps", "generator.steps", dict(type=int), "the generator's training steps"),
+    ("--backbone", "reid.backbone", dict(), "the Re-ID backbone: resnet50, resnet18, tiny, torchreid:<name>"),
+    ("--poses", "run.poses", dict(choices=("random", "kmeans", "compatible")),
+     "target poses of the augmentation (default random; compatible: people wearing the same labels)"),
+    ("--budget", "run.budget", dict(choices=("steps", "epochs")),
+     "steps: the augmented models take the real-only models' steps; epochs: their epochs (more steps)"),
+    ("--composite", "run.composite", dict(choices=("none", "target")),
+     "target: paste each generated person onto its target image's scene through the target mask"),
+    ("--filter", "run.filter_confidence", dict(type=float, metavar="P"),
+     "keep the generated images the real-only IDE gives their person a probability of P or more"),
+    ("--generated-share", "reid.generated_share", dict(type=float, metavar="S"),
+     "share of every Re-ID batch drawn from generated images, a stream of their own (CamStyle: ~0.26)"),
+    ("--generated-label", "reid.generated_label", dict(choices=("source", "uniform")),
+     "the label of generated images: the source person's (default) or LSRO's uniform label"),
+    ("--generated-smooth", "reid.generated_label_smooth", dict(type=float, metavar="EPS"),
+     "label smoothing of generated images alone (CamStyle: 0.1)"),
+    ("--foreground-weight", "generator.foreground_weight", dict(type=float, metavar="W"),
+     "the GAN loop's L1 inside the target's body mask (PG2's pose-mask loss)"),
+    ("--identity-weight", "generator.identity_weight", dict(type=float, metavar="W"),
+     "the frozen real-only IDE's cross-entropy of generated images as their source person"),
+    ("--identity-feature-weight", "generator.identity_feature_weight", dict(type=float, metavar="W"),
+     "1 - cosine of that IDE's features of the generated and the real target image"),
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,13 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                      help="override any preset field, typed by its declaration: generator.steps=500, reid.epochs=12, "
                           "accel.amp=off, run.poses=kmeans, model.blocks=3 (repeatable; reid_bench/presets.py)")
-    run.add_argument("--generator-steps", type=int, default=None, help="the generator's steps (= --set generator.steps=N)")
     run.add_argument("--reid-epochs", type=int, default=None,
                      help="the Re-ID models' epochs, the lr decay kept at the same share of training")
-    run.add_argument("--backbone", default=None, help="the Re-ID backbone: resnet50, resnet18, tiny, torchreid:<name> "
-                     "(= --set reid.backbone=NAME)")
-    run.add_argument("--poses", choices=("random", "kmeans"), default=None,
-                     help="target poses of the augmentation (= --set run.poses=...; default: the preset's, random)")
+    for flag, field, options, text in ALIASES:
+        run.add_argument(flag, default=None, dest=_dest(flag), help=f"{text} (= --set {field}=...)", **options)
     run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
     run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
@@ -58,13 +81,16 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
 def _run(args: argparse.Namespace) -> int:
     trainers = tuple(part.strip() for part in args.trainers.split(",") if part.strip())
     if not trainers or set(trainers) - set(TRAINERS):
         raise ReidBenchError(f"--trainers {args.trainers!r}: use ide, siamese or ide,siamese.")
-    aliases = [f"generator.steps={args.generator_steps}"] * (args.generator_steps is not None) \
-        + [f"reid.backbone={args.backbone}"] * (args.backbone is not None) \
-        + [f"run.poses={args.poses}"] * (args.poses is not None)
+    aliases = [f"{field}={getattr(args, _dest(flag))}" for flag, field, _, _ in ALIASES
+               if getattr(args, _dest(flag)) is not None]
     wants_model = any(item.startswith("model.") for item in args.overrides) and args.generator != "none"
     model_types = generators.get(args.generator).option_types() if wants_model else {}
     overrides = parse_overrides(aliases + args.overrides, RUN_SECTIONS, model_types, command="run")
