@@ -132,13 +132,19 @@ class Experiment:
         self.out = Path(request.out)
         self.results_csv = self.out / RESULTS_NAME
 
-    def run(self) -> RunSummary:
+    def prepare(self) -> "Experiment":
+        """The dataset (rendered if need be) and the trained generator (trained if need be), as the run
+        uses them; :meth:`run` starts here, and other scripts (Table 1) reuse the same cached steps."""
         with self.profile.section("dataset"):
             self.dataset = distributed.main_first(self.load_data)
-        summary = RunSummary(self.preset.name, self.results_csv, dataset_root=Path(self.dataset.root),
-                             profile=self.profile)
         with self.profile.section(f"generator {self.request.generator}"):
             self.generator = self.trained_generator()
+        return self
+
+    def run(self) -> RunSummary:
+        self.prepare()
+        summary = RunSummary(self.preset.name, self.results_csv, dataset_root=Path(self.dataset.root),
+                             profile=self.profile)
         if distributed.is_main():
             self._write_run_record()
         for seed in self.request.seeds:
