@@ -69,7 +69,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
-from reid_bench import distributed
+from reid_bench import distributed, seeds
 from reid_bench.accel import autocast, channels_last, compile_module, grad_scaler, move_batch, pick_device, resolve_amp
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
@@ -121,7 +121,7 @@ class StepBatchSampler(Sampler[list[int]]):
         for step in range(self.start, self.total):
             epoch, index = divmod(step, self.per_epoch)
             if epoch != order_epoch:
-                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                generator = torch.Generator().manual_seed(seeds.derived(self.seed, epoch))
                 order, order_epoch = torch.randperm(self.size, generator=generator), epoch
             yield order[index * self.batch_size:(index + 1) * self.batch_size].tolist()[self.rank::self.world]
 
@@ -430,7 +430,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     if distributed.world_size() > 1:
         for module in (model, discriminators):
             distributed.broadcast_module(module)
-        torch.manual_seed(distributed.rank_seed(settings.seed * 1_000_003 + step))
+        torch.manual_seed(distributed.rank_seed(seeds.derived(settings.seed, step)))
     run = {**config.describe(), "total_steps": total, "pairs": len(pairs), "resumed_from": step}
     if main:
         write_run_record(out, "generator", run, device=device, precision=trainer.amp)

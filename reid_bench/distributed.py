@@ -30,10 +30,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from reid_bench import accel
+from reid_bench import accel, seeds
 from reid_bench.errors import ReidBenchError
 
-_GOLDEN = 0x9E3779B97F4A7C15  # odd 64-bit constant: spreads the ranks' seeds apart
 T = TypeVar("T")
 
 
@@ -135,8 +134,8 @@ def shard(indices: list[int]) -> list[int]:
 
 
 def rank_seed(seed: int) -> int:
-    """``seed`` on rank 0, a distinct seed on every other rank (for per-sample randomness)."""
-    return (seed + rank() * _GOLDEN) % 2**63
+    """``seed`` on rank 0, a distinct seed on every other rank (for per-sample randomness; :mod:`reid_bench.seeds`)."""
+    return seeds.for_rank(seed, rank())
 
 
 def sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:

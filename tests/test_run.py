@@ -17,7 +17,7 @@ from reid_bench.cli import main
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.presets import parse_overrides
 from reid_bench.records import read_run_record
-from reid_bench.reid import TRAINERS
+from reid_bench.reid import TRAINERS, load_checkpoint
 from reid_bench.reid.train import set_lr
 from reid_bench.results import read_rows
 from reid_bench.run import pipeline as run_module
@@ -182,3 +182,22 @@ def test_run_under_torchrun_writes_each_row_once(tiny_data: Path, tmp_path: Path
         (generator, ranker) for generator in ("none", "identity") for ranker in PROTOCOLS["ide"])
     run_json = next((tmp_path / "cache" / "reid").glob("*/run.json"))
     assert read_run_record(run_json)["environment"]["processes"] == 2
+
+
+def test_evaluate_fits_the_rankers_as_run_does(tiny_data: Path, tmp_path: Path, capsys):
+    """XQDA and KISSME fit on the images a model trained on (the checkpoint lists them), so evaluating a
+    run's augmented model again gives the run's numbers and finds its rows already there."""
+    out = tmp_path / "results"
+    run(_request(tiny_data, out, trainers=("ide",)), echo=lambda text: None, progress=False)
+    rows = {row.ranker: row for row in read_rows(out / "results.csv") if row.generator == "san"}
+    augmented = [path for path in (tmp_path / "cache" / "reid").glob("*/checkpoint.pt")
+                 if load_checkpoint(path).meta["generator"] == "san"]
+    assert len(augmented) == 1 and load_checkpoint(augmented[0]).training_records[-1].generated
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(tiny_data), "--checkpoint", str(augmented[0]),
+                 "--ranker", "euclidean,xqda,kissme", "--out", str(out / "results.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert f"0 rows appended to {out / 'results.csv'} (3 were already there)" in printed
+    for ranker, row in rows.items():
+        line = next(text for text in printed.splitlines() if text.startswith(ranker + " "))
+        assert f"{row.rank1:.2f}" in line and f"{row.mAP:.2f}" in line  # the same numbers as the run's rows

@@ -41,7 +41,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from reid_bench import accel, distributed, storage
+from reid_bench import accel, distributed, seeds, storage
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import ReidSettings, validate_reid
 from reid_bench.profiling import OFF, Profile
@@ -312,8 +312,8 @@ def set_lr(optimizer: torch.optim.Optimizer, settings: ReidSettings, step: int, 
 
 
 def seed_for_epoch(seed: int, epoch: int) -> int:
-    """The torch seed of one epoch: a function of the run's seed and the epoch alone."""
-    return (seed * 1_000_003 + epoch) % (2**63)
+    """The torch seed of one epoch: a function of the run's seed and the epoch alone (:mod:`reid_bench.seeds`)."""
+    return seeds.derived(seed, epoch)
 
 
 def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
