@@ -7,8 +7,10 @@ PATN (Zhu et al., CVPR 2019) made the Market-1501 and DeepFashion pair lists tha
 - an image takes part when both shoulders and both hips are visible (``Rsho``, ``Lsho``, ``Rhip``,
   ``Lhip``: neither coordinate is -1) and it is no distractor (its name starts with neither ``-1``
   nor ``0000``, Market-1501's junk and distractor ids);
-- the person of an image is its name up to the first ``_`` (Market-1501's person id; on
-  DeepFashion the item id with its outfit number, ``fashionWOMENDressesid0000004101``);
+- the person of an image is its name up to the first ``_`` (Market-1501's person id). On
+  DeepFashion, whose category names can hold a ``_`` (``fashionWOMENBlouses_Shirtsid0000035501_4full``),
+  that would join every item of a category, so there the person is the name without its view
+  suffix: the item id with its outfit number (:func:`fashion_person_of`), one set of clothes;
 - every ordered pair of two different images of one person is a pair (``itertools.permutations``),
   persons in the order they first appear in the keypoint file, images in file order;
 - the test list is then sampled down to 12,000 pairs with seed 0, as pandas'
@@ -27,7 +29,7 @@ from __future__ import annotations
 import json
 from itertools import permutations
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -52,17 +54,24 @@ def person_of(name: str) -> str:
     return name.split("_")[0]
 
 
-def patn_pairs(keypoints: Mapping[str, np.ndarray], names: Iterable[str] | None = None) -> list[tuple[str, str]]:
+def fashion_person_of(name: str) -> str:
+    """A DeepFashion person: the name without its view suffix (item id and outfit number)."""
+    return name.rsplit("_", 1)[0]
+
+
+def patn_pairs(keypoints: Mapping[str, np.ndarray], names: Iterable[str] | None = None,
+               person: Callable[[str], str] = person_of) -> list[tuple[str, str]]:
     """Every ordered pair within a person of the images that take part (module docstring).
 
     ``keypoints`` is a keypoint file's rows in file order; ``names`` (if given) the images that
-    exist, the others being left out.
+    exist, the others being left out; ``person`` keys an image's person (:func:`fashion_person_of` on
+    DeepFashion).
     """
     present = set(names) if names is not None else None
     persons: dict[str, list[str]] = {}
     for name, points in keypoints.items():
         if (present is None or name in present) and takes_part(name, points):
-            persons.setdefault(person_of(name), []).append(name)
+            persons.setdefault(person(name), []).append(name)
     return [pair for images in persons.values() for pair in permutations(images, 2)]
 
 

@@ -44,7 +44,15 @@ from reid_bench.data.label_files import MASKS_FOLDER, PARSING_FOLDER, save_mask,
 from reid_bench.data.market import ReidDataset
 from reid_bench.data.masks import PersonSegmenter, find_maskrcnn, missing_note
 from reid_bench.data.pairs import read_image
-from reid_bench.data.patn_pairs import PATN_TEST_PAIRS, PATN_TEST_SEED, note_made, patn_pairs, sample_pairs
+from reid_bench.data.patn_pairs import (
+    PATN_TEST_PAIRS,
+    PATN_TEST_SEED,
+    fashion_person_of,
+    note_made,
+    patn_pairs,
+    person_of,
+    sample_pairs,
+)
 from reid_bench.data.pose_maps import body_mask_from_keypoints, read_parsing, visible
 from reid_bench.errors import ReidBenchError
 from reid_bench.storage import atomic_path
@@ -285,7 +293,8 @@ def make_pairs(dataset: ReidDataset, options: PrepareOptions) -> list[ProductRep
             reports.append(ProductReport(f"pairs {split}", f"not made: {dataset.root} has no *annotation-{split}.csv "
                                                            "to take the keypoints from"))
             continue
-        pairs = patn_pairs(dataset.keypoints(split), dataset.split_names(split))
+        person = fashion_person_of if dataset.kind == "deepfashion" else person_of
+        pairs = patn_pairs(dataset.keypoints(split), dataset.split_names(split), person)
         rule = "PATN's rule: both shoulders and hips visible, no distractors, every ordered pair within a person"
         if split == "test":
             sampled = sample_pairs(pairs, options.test_pairs, PATN_TEST_SEED)
