@@ -54,14 +54,15 @@ def _keypoint_lines(rows: dict[str, np.ndarray]) -> str:
 
 def write_real_market(base: Path, identities: int = 4, per_id: int = 2, test_identities: int = 2) -> Path:
     """``base/Market-1501-v15.09.15/`` (module docstring): ``identities`` real training identities with
-    ``per_id`` images each whose keypoints pass PATN's pair rule, and ``test_identities`` test
+    ``per_id`` images each, from different cameras, whose keypoints pass PATN's pair rule, and ``test_identities`` test
     identities with one query and two gallery images from other cameras. Returns ``base``."""
     rows = read_keypoints_csv(MARKET_SAMPLE / "market-annotation-train.csv")
     chosen: dict[str, list[str]] = {}
     for name, points in rows.items():
-        pid = name.split("_")[0]
+        pid, camera = name.split("_")[0], name.split("_")[1][:2]
         room = pid in chosen or len(chosen) < identities
-        if takes_part(name, points) and room and len(chosen.get(pid, [])) < per_id:
+        other_camera = camera not in {taken.split("_")[1][:2] for taken in chosen.get(pid, [])}  # XQDA, KISSME
+        if takes_part(name, points) and room and other_camera and len(chosen.get(pid, [])) < per_id:
             chosen.setdefault(pid, []).append(name)
     chosen = {pid: names for pid, names in chosen.items() if len(names) == per_id}
     assert len(chosen) == identities, "the vendored sample has fewer identities than asked for"
@@ -97,7 +98,7 @@ def write_real_market(base: Path, identities: int = 4, per_id: int = 2, test_ide
     return base
 
 
-def write_deepfashion(base: Path, train_items: tuple[int, ...] = (2, 1), test_items: tuple[int, ...] = (2, 2)) -> Path:
+def write_deepfashion(base: Path, train_items: tuple[int, ...] = (2, 1), test_items: tuple[int, ...] = (2, 1)) -> Path:
     """``base/fashion_data/`` and ``base/schp/`` (module docstring): one training item per entry of
     ``train_items`` with that many views, likewise for the test items. Returns ``base``."""
     count = max(len(train_items), len(test_items))

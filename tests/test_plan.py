@@ -122,7 +122,7 @@ def test_the_paper_presets_state_their_length(paper_folders: dict[str, Path], ca
                  "--preset", "deepfashion", "--plan", "--plan-steps", "0"]) == 0
     text = capsys.readouterr().out
     assert "500 epochs x 4,000 pairs (PATN's epoch) / batch 8 = 250,000 steps; 2 training pairs" in text
-    assert "deepfashion at" in text and "train 3 images of 2 identities; query 2; gallery 2" in text
+    assert "deepfashion at" in text and "train 3 images of 2 identities; query 1; gallery 2" in text
     assert "stand-ins" not in text  # an imported parser's parsing is no stand-in
     assert "alpha=15.0 beta=1.0 gamma=5.0" in text
 
