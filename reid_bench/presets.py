@@ -341,7 +341,8 @@ def default_reason(name: str, cuda_available: bool, data_kind: str | None) -> st
     """Why :func:`default_preset_name` chose ``name``, for the run's first line."""
     if not cuda_available:
         return "no GPU was found"
-    where = "no --data was given: the embedded SynthPeople" if data_kind is None else f"--data is {data_kind}"
+    where = ("no --data was given: the embedded SynthPeople, at a GPU's size" if data_kind is None
+             else f"--data is {data_kind}")
     return f"a GPU was found and {where}"
 
 

@@ -20,6 +20,7 @@ path): they test the code path, never a number.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,7 @@ def _generator_record(cache: Path) -> dict:
 def test_market_preset_under_two_gloo_processes(tmp_path: Path, stand_ins: dict[str, Path], capsys) -> None:
     base = write_real_market(tmp_path / "market")
     assert main(["data", "prepare", str(base), "--parsing", "keypoints"]) == 0
-    assert "san       ready: 8 training pairs" in capsys.readouterr().out
+    assert re.search(r"\n  san +ready: 8 training pairs\n", capsys.readouterr().out)
     cache, out = tmp_path / "cache", tmp_path / "out"
     env = {**os.environ, "REID_BENCH_CACHE": str(cache), "TORCH_HOME": str(tmp_path / "torch")}
     command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "run", "--generator", "san", "--factor", "2",

@@ -117,6 +117,8 @@ def test_the_paper_presets_state_their_length(paper_folders: dict[str, Path], ca
     assert "model: channels=64 blocks=5" in text
     assert main([*market, "--set", "generator.epoch_pairs=none"]) == 0
     assert "300 epochs x all 8 training pairs / batch 32 = 300 steps" in capsys.readouterr().out
+    assert main(["--nproc", "2", *market]) == 0  # planned here, once, for the two processes
+    assert "--nproc 2: the same global batches, split over 2 processes" in capsys.readouterr().out
 
     assert main(["run", "--generator", "san", "--factor", "2", "--data", str(paper_folders["deepfashion"]),
                  "--preset", "deepfashion", "--plan", "--plan-steps", "0"]) == 0

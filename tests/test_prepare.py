@@ -5,6 +5,8 @@ one sentence saying what, for how many images, and the command that makes it."""
 from __future__ import annotations
 
 import itertools
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from reid_bench.data.formats import read_keypoints_csv, read_pairs_csv
 from reid_bench.data.inputs import input_sources
 from reid_bench.data.keypoint_parsing import parsing_from_keypoints
 from reid_bench.data.label_files import png_source, read_mask
-from reid_bench.data.masks import choose_person
+from reid_bench.data.masks import MaskRCNNWeights, choose_person, find_maskrcnn
 from reid_bench.data.patn_pairs import patn_pairs, sample_pairs
 from reid_bench.data.pose_maps import body_mask_from_keypoints, read_parsing, visible
 from reid_bench.data.prepare import PrepareOptions, prepare_dataset
@@ -91,7 +93,7 @@ def test_prepare_makes_each_product_once_and_check_reports_it(real_layout: Path,
     assert main(["data", "prepare", str(real_layout.parent), "--parsing", "keypoints"]) == 0
     printed = capsys.readouterr().out
     assert "parsing: drawn from keypoints" in printed and "not Mask R-CNN, the paper's method" in printed
-    assert "san       ready: 8 training pairs" in printed
+    assert re.search(r"\n  san +ready: 8 training pairs\n", printed)
 
     rows = read_keypoints_csv(real_layout / "market-annotation-train.csv")
     assert read_pairs_csv(real_layout / "market-pairs-train.csv") == patn_pairs(rows)
@@ -179,14 +181,20 @@ def test_mask_rcnn_masks_with_a_stand_in_weights_file(market_dir: Path, tmp_path
         model.roi_heads.box_predictor.cls_score.bias.zero_()[1] = 50.0
         model.roi_heads.box_predictor.bbox_pred.weight.zero_()
         model.roi_heads.mask_predictor.mask_fcn_logits.bias.fill_(50.0)
+    given = tmp_path / "elsewhere" / "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth"
+    given.parent.mkdir()
+    torch.save({key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()},
+               given)
+    assert find_maskrcnn() is None  # not in the torch hub cache: only where it is given
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
-    torch.save({key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()},
-               hub / "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth")
+    os.link(given, hub / given.name)
+    assert find_maskrcnn() == MaskRCNNWeights("maskrcnn", hub / given.name)  # what `reid-bench weights` lists
     for folder in ("query", "bounding_box_test"):  # the training images are enough here
         shutil.rmtree(market_dir / folder)
         (market_dir / folder).mkdir()
-    options = PrepareOptions(masks="maskrcnn", pairs=False, detector_size=64, detector_proposals=20)
+    options = PrepareOptions(masks="maskrcnn", maskrcnn_weights=str(given), pairs=False, detector_size=64,
+                             detector_proposals=20)
     report = prepare_dataset(market_dir, options, progress=False)
     masks = report.products[0]
     images = sum(len(load_dataset(market_dir).split_names(split)) for split in ("train", "test", "query"))
@@ -264,3 +272,23 @@ def test_each_missing_input_is_one_sentence_with_its_fix(real_layout: Path, caps
     with pytest.raises(ReidBenchError, match=r"^PG2 needs body masks: 8 of 8 training images have no mask under "
                                              r"masks/bounding_box_train/, no parsing and no keypoints"):
         PoseTransferPairs(load_dataset(root), "train", needs={"mask"}, who="PG2")
+
+
+def test_the_command_line_options_of_prepare(market_dir: Path, capsys) -> None:
+    (market_dir / "market-pairs-test.csv").unlink()
+    (market_dir / "market-pairs-train.csv").unlink()
+    assert main(["data", "prepare", str(market_dir), "--masks", "keypoints", "--no-pairs"]) == 0
+    text = capsys.readouterr().out
+    assert "masks: keypoint body masks" in text and "not Mask R-CNN" not in text  # asked for, not a fallback
+    assert "pairs" not in text.split("generators on this folder now:")[0]
+    assert "SAN needs training pairs" in text  # the readiness list says what is still missing
+    assert main(["data", "prepare", str(market_dir), "--masks", "none", "--test-pairs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "masks:" not in text and "1 of 4 sampled with seed 0" in text
+    rows = read_keypoints_csv(market_dir / "market-annotation-test.csv")
+    (pair,) = read_pairs_csv(market_dir / "market-pairs-test.csv")
+    assert pair in patn_pairs(rows)  # 0003 and 0005 have two images each; 0000 and -1 take no part
+    assert main(["weights"]) == 0
+    listed = capsys.readouterr().out
+    assert "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth" in listed
+    assert "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth" in listed
