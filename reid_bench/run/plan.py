@@ -361,8 +361,9 @@ class _Planner:
                                          samples=n_real)
             training, extraction = timings[trainer]
             self.plan.measured.update({f"{trainer} training step": training, f"{trainer} extraction": extraction})
-            self.plan.timings += [f"{trainer} training step ({settings.backbone} {settings.height}x{settings.width}): "
-                                  f"{training.describe()}",
+            unit = "pairs" if trainers.get(trainer).unit == "pairs" else "images"
+            self.plan.timings += [f"{trainer} training step ({settings.backbone} {settings.height}x{settings.width}, "
+                                  f"batch in {unit}): {training.describe()}",
                                   f"{trainer} feature extraction: {extraction.describe()}"]
         return timings
 
@@ -384,7 +385,7 @@ class _Planner:
                  else f"{settings.batch_size} images")
         detail = (f"{n_real:,} real + {arm.n_generated:,} generated images; {per_epoch:,} steps/epoch of {batch} "
                   f"x {settings.epochs} epochs = {total:,} steps; lr x{settings.lr_gamma:g} every "
-                  f"{settings.lr_step:g} epochs{fixbase}; then features of {n_real + arm.n_generated + extracted:,} "
+                  f"{settings.lr_step:.3g} epochs{fixbase}; then features of {n_real + arm.n_generated + extracted:,} "
                   f"images and {', '.join(rankers)}")
         stage = Stage(f"{trainer} {arm.generator} seed {seed}", detail)
         if trainer in timings:
