@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
     run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
     run.add_argument("--preset", default=None,
-                     help=f"{', '.join(PRESETS)} (default: quick without a GPU, market with one)")
+                     help=f"{', '.join(PRESETS)} (default: quick without a GPU; with one synth-gpu without "
+                          "--data, market or deepfashion by the --data folder)")
     run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
     run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
     run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
