@@ -303,6 +303,7 @@ class DefGAN(Generator):
     """Deformable GAN with deformable skip connections; options: :class:`DefGANOptions`."""
 
     name = "defgan"
+    title = "Def-GAN"
     needs = frozenset({"keypoints", "heatmap"})
     preset_options = {
         "market": {"channels": 64, "levels": 6, "nn_size": 3, "content_weight": 0.01},

@@ -171,6 +171,7 @@ class DPIG(Generator):
     """Disentangled Person Image Generation, stage I; options: :class:`DPIGOptions`."""
 
     name = "dpig"
+    title = "DPIG"
     needs = frozenset({"keypoints", "heatmap", "mask"})
     preset_options = {
         "market": {"height": 128, "width": 64, "channels": 128, "roi_size": 48, "background": True},

@@ -361,6 +361,7 @@ class GFLA(Generator):
     """Global-flow local-attention pose transfer; options: :class:`GFLAOptions`."""
 
     name = "gfla"
+    title = "GFLA"
     needs = frozenset({"heatmap"})
     preset_options = {
         "market": {"attention_layers": "2", "kernel_sizes": "3", "discriminator_layers": 3},

@@ -348,6 +348,7 @@ class IntrFlow(Generator):
     """Dense intrinsic appearance flow pose transfer; options: :class:`IntrFlowOptions`."""
 
     name = "intrflow"
+    title = "Intr-Flow"
     needs = frozenset({"heatmap", "keypoints", "mask"})
     preset_options = {
         "market": {"scales": 5, "warp_scales": 4, "flow_scales": 4},

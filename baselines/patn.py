@@ -200,6 +200,7 @@ class PATN(Generator):
     """Progressive Pose Attention Transfer network; options: :class:`PATNOptions`."""
 
     name = "patn"
+    title = "PATN"
     needs = frozenset({"heatmap"})
     preset_options = {
         "market": {"channels": 64, "blocks": 9, "norm": "batch",

@@ -129,6 +129,7 @@ class PG2(Generator):
     """Pose Guided Person Image Generation (two stages); options: :class:`PG2Options`."""
 
     name = "pg2"
+    title = "PG2"
     needs = frozenset({"heatmap", "mask"})
     preset_options = {
         "market": {"height": 128, "width": 64, "channels": 128, "bottleneck": 64, "l1_weight": 10.0},

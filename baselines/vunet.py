@@ -275,6 +275,7 @@ class VUNet(Generator):
     """Variational U-Net; options: :class:`VUNetOptions`."""
 
     name = "vunet"
+    title = "VU-Net"
     needs = frozenset({"keypoints"})
     preset_options = {
         "market": {"channels": 32, "max_channels": 128, "scales": 7, "kl_start": 50_000, "kl_end": 75_000},

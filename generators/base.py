@@ -59,6 +59,7 @@ class Generator(nn.Module, abc.ABC):
     """Base class of registered generators; see the module docstring for the contract."""
 
     name: ClassVar[str] = ""  # registry name, set by ``generators.register``
+    title: ClassVar[str] = ""  # the name messages print (its paper's spelling, "SAN", "Def-GAN"); "": name
     needs: ClassVar[frozenset[str]] = frozenset()
     preset_options: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     Options: ClassVar[type] = NoOptions  # the frozen dataclass of the constructor options

@@ -97,6 +97,11 @@ def create(name: str, **options: Any) -> Generator:
         raise ReidBenchError(f"generator {name!r} does not take these options: {error}.") from error
 
 
+def title(name: str) -> str:
+    """How messages name generator ``name``: its class's ``title`` (``SAN``), else ``name``."""
+    return get(name).title or name
+
+
 def preset_options(name: str, preset: str) -> dict[str, Any]:
     """The options generator ``name`` uses under ``preset`` (empty: its defaults)."""
     return dict(get(name).preset_options.get(preset, {}))

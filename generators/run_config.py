@@ -11,7 +11,7 @@ randomly initialised VGG is never used.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from reid_bench.generators.registry import create, preset_options
 from reid_bench.generators.registry import get as get_generator
 from reid_bench.presets import GeneratorSettings
 from reid_bench.storage import cache_root, config_hash
+
+_LATER_FIELDS = ("epoch_pairs", "model_options")  # GeneratorSettings fields hashed only when set
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class RunConfig:
     vgg_weights: str | None  # the VGG-19 file used, if any
     data: str  # the training data (dataset folder), part of the hash
     identity: str = "off"  # the frozen Re-ID network of the identity term, as IdentityGuide.describe() names it
+    inputs: dict[str, str] = field(default_factory=dict)  # where the data's inputs came from when not from the
+    # dataset's own files, e.g. {"parsing": "keypoints"} (reid_bench.data.inputs.input_sources); part of the hash
 
     def settings_dict(self) -> dict[str, Any]:
         settings = asdict(self.settings)
@@ -39,10 +43,14 @@ class RunConfig:
         return settings
 
     def config_hash(self) -> str:
-        """Hash of everything that changes the trained weights (not the VGG file's location)."""
+        """Hash of everything that changes the trained weights (not the VGG file's location). Fields added
+        after a run was first cached enter it only when set, so earlier caches keep their names."""
+        settings = {key: value for key, value in self.settings_dict().items()
+                    if key not in _LATER_FIELDS or value is not None}
         return config_hash({"generator": self.generator, "options": self.options, "data": self.data,
-                            "settings": self.settings_dict(), "perceptual": self.perceptual,
-                            **({"identity": self.identity} if self.identity != "off" else {})})
+                            "settings": settings, "perceptual": self.perceptual,
+                            **({"identity": self.identity} if self.identity != "off" else {}),
+                            **({"inputs": self.inputs} if self.inputs else {})})
 
     def default_out(self) -> Path:
         return cache_root() / "generators" / f"{self.generator}-{self.config_hash()}"
@@ -50,21 +58,24 @@ class RunConfig:
     def describe(self) -> dict[str, Any]:
         return {"generator": self.generator, "options": self.options, "settings": self.settings_dict(),
                 "preset": self.settings.preset, "perceptual": self.perceptual, "identity": self.identity,
-                "vgg_weights": self.vgg_weights, "data": self.data, "config_hash": self.config_hash()}
+                "vgg_weights": self.vgg_weights, "data": self.data, "inputs": self.inputs,
+                "config_hash": self.config_hash()}
 
 
-def configure(generator: str, data: str, preset: str | GeneratorSettings = "quick", options: dict[str, Any] | None = None,
-              vgg_weights: str | None = None, identity: str = "off", **overrides: Any) -> RunConfig:
+def configure(generator: str, data: str, preset: str | GeneratorSettings = "quick",
+              options: dict[str, Any] | None = None, vgg_weights: str | None = None, identity: str = "off",
+              inputs: dict[str, str] | None = None, **overrides: Any) -> RunConfig:
     """Resolve a run: the settings of ``preset`` (a run preset's name, or the loop settings
     themselves) with ``overrides`` (e.g. ``steps=200``, ``None`` = keep), the generator's options
-    under that preset with the user's ``options`` on top, and the VGG-19 rule.
+    under that preset (``settings.options_preset``) with the user's ``options`` on top, and the VGG-19
+    rule. ``inputs`` names where the data's inputs came from (``RunConfig.inputs``).
 
     A generator class with ``needs_data_root = True`` (``synth-oracle``) gets ``data`` as its option
     ``data`` unless the user's ``options`` set it."""
     base = presets.get(preset).generator if isinstance(preset, str) else preset
     settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
     preset = settings.preset
-    chosen = {**preset_options(generator, preset), **(options or {})}
+    chosen = {**preset_options(generator, settings.options_preset), **(options or {})}
     if getattr(get_generator(generator), "needs_data_root", False):  # e.g. synth-oracle renders from the dataset
         chosen.setdefault("data", str(data))
     resolved = create(generator, **chosen).options
@@ -81,4 +92,4 @@ def configure(generator: str, data: str, preset: str | GeneratorSettings = "quic
         else:
             resolved = create(generator, **{**chosen, "perceptual": False}).options
             perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"
-    return RunConfig(generator, resolved, settings, perceptual, vgg, str(data), identity)
+    return RunConfig(generator, resolved, settings, perceptual, vgg, str(data), identity, dict(inputs or {}))

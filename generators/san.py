@@ -196,6 +196,7 @@ class SAN(Generator):
     """The Semantic Attention Network generator; options: :class:`SANOptions`."""
 
     name = "san"
+    title = "SAN"
     needs = frozenset({"parsing", "mask"})
     preset_options = {
         "market": {"channels": 64, "blocks": 5, "alpha": 10.0, "beta": 15.0, "gamma": 5.0},

@@ -78,7 +78,7 @@ from reid_bench.generators.registry import create
 from reid_bench.generators.run_config import RunConfig
 from reid_bench.generators.samples import save_grid
 from reid_bench.presets import GeneratorSettings, steps_per_epoch
-from reid_bench.profiling import OFF, Profile
+from reid_bench.profiling import OFF, Profile, Timing, time_calls
 from reid_bench.records import write_run_record
 from reid_bench.storage import atomic_path, exclusive_folder
 
@@ -338,6 +338,38 @@ class _Trainer:
         }
 
 
+def time_steps(config: RunConfig, batch: Batch, *, device: str | torch.device = "auto", timed: int = 2,
+               warmup: int = 1) -> tuple[Timing, Timing] | None:
+    """Seconds of one step of this loop and of one generation forward on ``batch`` (``run --plan``'s
+    estimate), the model built as :func:`train` builds it (options, discriminators, VGG-19, memory
+    format, precision); None for a generator with nothing to train. The identity term's Re-ID network
+    is not run; ``batch`` is what a step would get (sample dicts, collated)."""
+    device = pick_device(device)
+    settings = config.settings
+    torch.manual_seed(settings.seed)
+    model = create(config.generator, **config.options).to(device).train()
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        return None
+    discriminators = model.build_discriminators().to(device).train()
+    loss_networks = model.build_loss_networks(Path(config.vgg_weights) if config.vgg_weights else None).to(device)
+    if settings.channels_last:
+        for module in (model, discriminators, loss_networks):
+            channels_last(module)
+    trainer = _Trainer(config, model, discriminators, loss_networks, device, warmup + timed,
+                       resolve_amp(settings.amp, device))
+    batch = move_batch(batch, device, settings.channels_last)
+    size = int(batch["src_image"].shape[0])
+    training = time_calls(lambda: trainer.step(batch), timed, warmup, batch=size)
+    model.eval()
+
+    @torch.no_grad()
+    def forward() -> None:
+        with trainer.autocast():
+            model(batch)
+
+    return training, time_calls(forward, timed, warmup, batch=size)
+
+
 def loop_needs(settings: GeneratorSettings) -> frozenset[str]:
     """What the loop's own terms read from the sample dict besides a generator's ``needs``."""
     return frozenset({"mask"}) if settings.foreground_weight else frozenset()
@@ -386,7 +418,11 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     """The body of :func:`train`, inside its lock."""
     out, settings = Path(out), config.settings
     if len(pairs) == 0:
-        raise ReidBenchError("there are no training pairs; check the dataset's pairs-train CSV.")
+        note = getattr(pairs, "skipped_note", lambda: "")()
+        raise ReidBenchError(f"there are no training pairs to train {config.generator} on: "
+                             + (f"{note}; reid-bench data prepare DIR makes the missing inputs." if note
+                                else "the pairs list is empty; give a *pairs-train.csv with rows, or delete it and "
+                                     "run reid-bench data prepare DIR to make one by PATN's rule."))
     wants_guide = bool(settings.identity_weight or settings.identity_feature_weight)
     if wants_guide and guide is None:
         raise ReidBenchError("generator.identity_weight and identity_feature_weight need a frozen Re-ID model: give "

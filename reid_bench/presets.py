@@ -11,10 +11,26 @@ A run preset (:class:`RunPreset`) composes
 - what only the run needs: the embedded dataset it renders without ``--data``, and the rules of
   the augmented arm.
 
-``quick`` is a CPU laptop on the embedded SynthPeople; ``market`` and ``deepfashion`` are the
-paper's settings for GPUs on the real folders (``--data`` required). A generator's architecture
-and loss weights under a preset are the generator's own (``Generator.preset_options``, e.g. SAN's
-(alpha, beta, gamma) = (10, 15, 5) on Market-1501).
+``quick`` is a CPU laptop on the embedded SynthPeople; ``synth-gpu`` is one GPU on a larger
+SynthPeople with the paper's Market-1501 networks (what ``reid-bench run`` picks on a GPU machine
+without ``--data``: :func:`default_preset_name`); ``market`` and ``deepfashion`` are the paper's
+settings for GPUs on the real folders (``--data`` required). A generator's architecture and loss
+weights under a preset are the generator's own (``Generator.preset_options``, e.g. SAN's
+(alpha, beta, gamma) = (10, 15, 5) on Market-1501), looked up by ``GeneratorSettings.model_options``.
+
+The generator's length (:meth:`GeneratorSettings.total_steps`). The SAN paper (Sec. 4.2) trains
+"300 epochs" on Market-1501 at batch 32 and 500 on DeepFashion at batch 8 without saying what an
+epoch is. Its recipe (Adam 2e-4 with betas 0.5 / 0.999, decayed linearly to 0, PATN's pairs and
+input sizes) is PATN's (Zhu et al., CVPR 2019), whose code defines the epoch: in training its
+``KeyDataset.__len__`` returns 4,000 and ``__getitem__`` draws a random pair (data/keypoint.py of
+tengteng95/Pose-Transfer), and it trains 500 + 200 such epochs at batch 32 on Market-1501
+(train.sh: ``--niter 500 --niter_decay 200``), 87,500 steps. The paper presets read SAN's epochs
+in PATN's unit (``epoch_pairs=4000``): 300 x 4,000 / 32 = 37,500 steps on Market-1501 and
+500 x 4,000 / 8 = 250,000 on DeepFashion. The other reading, an epoch as a pass over all
+263,632 Market-1501 training pairs, would be 2.47 million steps, 28 times PATN's own schedule;
+``--set generator.epoch_pairs=none`` gives it. Simplification: the pairs of an epoch are the
+next 4,000 of a seeded permutation of all training pairs (every pair once before any repeats),
+where PATN draws each pair independently with replacement.
 
 Every command overrides a field the same way, ``--set SECTION.FIELD=VALUE`` (:func:`parse_overrides`):
 ``reid.epochs=12``, ``generator.steps=500``, ``accel.amp=off`` (both trainers), ``run.budget=epochs``,
@@ -60,8 +76,11 @@ class GeneratorSettings(AccelSettings):
     preset: str  # name of the preset these settings came from (recorded in outputs)
     image_size: tuple[int, int] | None  # (H, W) images are resized to; None: the dataset's own size
     batch_size: int  # pairs per step (paper: 32 on Market-1501, 8 on DeepFashion)
-    epochs: int | None  # passes over the training pairs (paper: 300 / 500); used when steps is None
+    epochs: int | None  # epochs of epoch_pairs pairs (paper: 300 / 500); used when steps is None
     steps: int | None  # total iterations; overrides epochs when set
+    epoch_pairs: int | None = None  # pairs in one epoch: PATN's 4000 for the paper presets (module docstring);
+    # None: one pass over all training pairs
+    model_options: str | None = None  # whose Generator.preset_options (widths, loss weights) to use; None: preset
     lr: float = 2e-4  # initial Adam learning rate of generator and discriminators (paper: 2e-4)
     beta1: float = 0.5  # Adam beta1 (paper: 0.5)
     beta2: float = 0.999  # Adam beta2 (paper: 0.999)
@@ -81,11 +100,26 @@ class GeneratorSettings(AccelSettings):
     identity_warmup: int = 0  # steps over which both identity weights ramp linearly up from 0
 
     def total_steps(self, pairs: int) -> int:
-        """Steps of the whole run over ``pairs`` training pairs."""
+        """Steps of the whole run over ``pairs`` training pairs: ``steps``, else ``epochs`` epochs of
+        ``epoch_pairs`` pairs (or of all ``pairs``) at ``batch_size`` (module docstring)."""
         if self.steps is not None:
             return self.steps
-        assert self.epochs is not None
-        return self.epochs * steps_per_epoch(pairs, self.batch_size)
+        if self.epochs is None:
+            raise ReidBenchError("the generator settings give neither steps nor epochs; set generator.steps=N.")
+        return self.epochs * steps_per_epoch(self.epoch_pairs or pairs, self.batch_size)
+
+    def length(self, pairs: int) -> str:
+        """How :meth:`total_steps` comes about, e.g. ``300 epochs x 4,000 pairs / batch 32 = 37,500 steps``."""
+        total = self.total_steps(pairs)
+        if self.steps is not None:
+            return f"{total:,} steps at batch {self.batch_size} (set as steps)"
+        unit = f"{self.epoch_pairs:,} pairs (PATN's epoch)" if self.epoch_pairs else f"all {pairs:,} training pairs"
+        return f"{self.epochs} epochs x {unit} / batch {self.batch_size} = {total:,} steps"
+
+    @property
+    def options_preset(self) -> str:
+        """The preset name a generator's ``preset_options`` are looked up by."""
+        return self.model_options or self.preset
 
 
 def steps_per_epoch(pairs: int, batch_size: int) -> int:
@@ -245,10 +279,20 @@ class RunPreset:
                                    reid=self.reid.replace(**changes))
 
 
+# The paper's Sec. 4.2; epochs of PATN's 4,000 pairs (module docstring): 37,500 and 250,000 steps.
+PATN_EPOCH_PAIRS = 4000
 MARKET_GENERATOR = GeneratorSettings(preset="market", image_size=(128, 64), batch_size=32, epochs=300, steps=None,
-                                     log_every=100, sample_every=5000, checkpoint_every=5000)
+                                     epoch_pairs=PATN_EPOCH_PAIRS, log_every=100, sample_every=5000,
+                                     checkpoint_every=5000)
 DEEPFASHION_GENERATOR = GeneratorSettings(preset="deepfashion", image_size=(256, 256), batch_size=8, epochs=500,
-                                          steps=None, log_every=100, sample_every=5000, checkpoint_every=5000)
+                                          steps=None, epoch_pairs=PATN_EPOCH_PAIRS, log_every=100, sample_every=5000,
+                                          checkpoint_every=5000)
+# One GPU on the embedded SynthPeople: the paper's Market-1501 networks (model_options), a third of its length
+# (100 epochs of 4,000 pairs at batch 32 = 12,500 steps), and, like quick, no stop when VGG-19 is missing (the
+# perceptual term is then off and every row says so). Not yet timed on a GPU: `run --plan` measures it there.
+SYNTH_GPU_GENERATOR = GeneratorSettings(preset="synth-gpu", model_options="market", image_size=(128, 64),
+                                        batch_size=32, epochs=100, steps=None, epoch_pairs=PATN_EPOCH_PAIRS,
+                                        require_vgg=False, log_every=100, sample_every=2500, checkpoint_every=2500)
 # SAN(channels=16, blocks=3) at batch 8, 128x64: ~0.1 s per bf16 step on 2 cores of a CPU with native bf16.
 QUICK_GENERATOR = GeneratorSettings(preset="quick", image_size=(128, 64), batch_size=8, epochs=None, steps=1500,
                                     require_vgg=False, log_every=25, sample_every=250, checkpoint_every=250,
@@ -261,9 +305,15 @@ DEEPFASHION_REID = ReidSettings(preset="deepfashion", height=256, width=176)
 # CPU laptop on SynthPeople's 128x64 renders: ResNet-18 from scratch, 6 epochs, lr decay at 70%.
 QUICK_REID = ReidSettings(preset="quick", backbone="resnet18", height=128, width=64, epochs=6, lr_step=4.2,
                           fixbase_epochs=0, feature_batch=64)
+# torchreid's ResNet-50 recipe at 256x128 (SynthPeople's 128x64 renders upsampled, as Market-1501's are).
+SYNTH_GPU_REID = ReidSettings(preset="synth-gpu")
+# SynthPeople at about Market-1501's density: 500 training identities (~6,000 images), 500 test identities.
+SYNTH_GPU_DATA = SynthConfig(identities=1000)
 
 PRESETS: dict[str, RunPreset] = {
     "quick": RunPreset(name="quick", generator=QUICK_GENERATOR, reid=QUICK_REID, synth=SynthConfig()),
+    "synth-gpu": RunPreset(name="synth-gpu", generator=SYNTH_GPU_GENERATOR, reid=SYNTH_GPU_REID,
+                           synth=SYNTH_GPU_DATA),
     "market": RunPreset(name="market", generator=MARKET_GENERATOR, reid=MARKET_REID, synth=None),
     "deepfashion": RunPreset(name="deepfashion", generator=DEEPFASHION_GENERATOR, reid=DEEPFASHION_REID, synth=None),
 }
@@ -276,9 +326,24 @@ def get(name: str) -> RunPreset:
     return PRESETS[name]
 
 
-def default_preset_name(cuda_available: bool) -> str:
-    """``market`` on a GPU machine, ``quick`` without one."""
-    return "market" if cuda_available else "quick"
+def default_preset_name(cuda_available: bool, data_kind: str | None = None) -> str:
+    """The preset of a run that names none: ``quick`` without a GPU; with one, ``synth-gpu`` on the
+    embedded dataset (``data_kind`` None: no ``--data``) or a SynthPeople folder, ``deepfashion`` on a
+    DeepFashion folder and ``market`` on any other (Market-1501 layout)."""
+    if not cuda_available:
+        return "quick"
+    if data_kind in (None, "synthpeople"):
+        return "synth-gpu"
+    return "deepfashion" if data_kind == "deepfashion" else "market"
+
+
+def default_reason(name: str, cuda_available: bool, data_kind: str | None) -> str:
+    """Why :func:`default_preset_name` chose ``name``, for the run's first line."""
+    if not cuda_available:
+        return "no GPU was found"
+    where = ("no --data was given: the embedded SynthPeople, at a GPU's size" if data_kind is None
+             else f"--data is {data_kind}")
+    return f"a GPU was found and {where}"
 
 
 # ---- overrides --------------------------------------------------------------------------------
@@ -374,13 +439,20 @@ RECIPE_LEVERS = (
 _LEVER_DEFAULTS = {"run": RunSettings(), "generator": QUICK_GENERATOR, "reid": QUICK_REID}
 
 
-def recipe_label(preset: RunPreset) -> str:
-    """The recipe levers that differ from their defaults, e.g. ``budget=epochs;share=0.25``; ``default``."""
+INPUT_ORDER = ("parsing", "mask")  # the data inputs a label names, in this order
+
+
+def recipe_label(preset: RunPreset, inputs: Mapping[str, str] | None = None) -> str:
+    """The recipe levers that differ from their defaults, then the generator's data inputs that are
+    stand-ins (``inputs``, :func:`reid_bench.data.inputs.input_sources`), e.g.
+    ``budget=epochs;share=0.25;parsing=keypoints``; ``default`` when there is neither."""
     parts = []
     for section, name, short in RECIPE_LEVERS:
         value = getattr(getattr(preset, section), name)
         if value != getattr(_LEVER_DEFAULTS[section], name):
             parts.append(f"{short}={_short(value)}")
+    given = dict(inputs or {})
+    parts += [f"{key}={given[key]}" for key in INPUT_ORDER if key in given]
     return ";".join(parts) or "default"
 
 

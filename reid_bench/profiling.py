@@ -8,6 +8,10 @@ so that the time of queued kernels is charged to the section that launched them 
 run a little: profile a run to learn from it, not to time it).
 
 A disabled profile (the default, :data:`OFF`) costs one attribute check per section.
+
+:func:`time_calls` times a few calls of one step (``run --plan``'s estimates): ``warmup`` calls first,
+not counted (the first call of a network allocates memory and picks kernels), then ``timed`` calls,
+each ended by a device synchronisation.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import csv
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
@@ -94,6 +99,43 @@ class Profile:
 
 
 OFF = Profile(enabled=False)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of ``timed`` calls of one step after ``warmup`` uncounted calls, each of ``batch`` items."""
+
+    seconds: tuple[float, ...]
+    warmup: int
+    batch: int
+
+    @property
+    def per_call(self) -> float:
+        return sum(self.seconds) / len(self.seconds)
+
+    @property
+    def per_item(self) -> float:
+        return self.per_call / max(1, self.batch)
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{value:.3g}" for value in self.seconds)
+        return f"{self.per_call:.3g} s (mean of {shown} s; {self.warmup} warm-up call not counted; batch {self.batch})"
+
+
+def time_calls(step: Callable[[], object], timed: int, warmup: int = 1, batch: int = 1) -> Timing:
+    """:class:`Timing` of ``step()`` (module docstring); ``timed`` must be 1 or more."""
+    if timed < 1:
+        raise ValueError("time_calls needs at least one timed call")
+    for _ in range(warmup):
+        step()
+        _synchronize()
+    seconds = []
+    for _ in range(timed):
+        started = time.perf_counter()
+        step()
+        _synchronize()
+        seconds.append(time.perf_counter() - started)
+    return Timing(tuple(seconds), warmup, batch)
 
 
 def _synchronize() -> None:

@@ -41,6 +41,12 @@ KNOWN_WEIGHTS = {
                      "LPIPS v0.1 backbone (ImageNet AlexNet)", "--lpips-weights"),
         KnownWeights("inception", "pt_inception-2015-12-05-6726825d.pth", "6726825d",
                      "FID (pytorch-fid's TF-ported Inception)", "--inception-weights"),
+        KnownWeights("maskrcnn", "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth", "bf2d0c1e",
+                     "body masks of data prepare (torchvision's COCO Mask R-CNN, as the SAN paper)",
+                     "--maskrcnn-weights"),
+        KnownWeights("maskrcnn_v2", "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth", "73cbd019",
+                     "body masks of data prepare (torchvision's COCO Mask R-CNN v2; used when v1 is absent)",
+                     "--maskrcnn-weights"),
     ]
 }
 

@@ -128,8 +128,8 @@ def test_deepfashion_layout(tmp_path, data_files):
     dataset = load_dataset(tmp_path)
     assert dataset.kind == "deepfashion" and dataset.root == tmp_path / "fashion_data"
     assert [(r.name, r.pid, r.camid) for r in dataset.train] == [
-        (train[0], 1, 0), (train[1], 1, 0), (train[2], 0, 0), (train[3], 0, 0),  # ids 80 -> 1, 33 -> 0
-    ]
+        (train[0], 1, 0), (train[1], 1, 1), (train[2], 0, 0), (train[3], 0, 2),  # ids 80 -> 1, 33 -> 0
+    ]  # in training a view stands in for a camera: 1front 0, 2side 1, 3back 2
     assert dataset.num_train_pids == 2
     # id 6021: first image (name order) is the query, the rest gallery; id 5193 (one image) gallery only
     assert [(r.name, r.pid, r.camid) for r in dataset.query] == [(test[0], 6021, 0)]

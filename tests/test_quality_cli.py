@@ -263,10 +263,11 @@ def test_weights_lists_every_file(offline: Path, capsys: pytest.CaptureFixture) 
     assert main(["weights", "--inception-weights", str(given)]) == 0
     out = capsys.readouterr().out
     for name in ("resnet50-0676ba61.pth", "resnet18-f37072fd.pth", "vgg19-dcbb9e9d.pth", "alexnet-owt-7be5be79.pth",
-                 "pt_inception-2015-12-05-6726825d.pth", "alex.pth (sha256 df73285e"):
+                 "pt_inception-2015-12-05-6726825d.pth", "alex.pth (sha256 df73285e",
+                 "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth", "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth"):
         assert name in out
     assert f"found at {given} (HASH MISMATCH)" in out
-    assert out.count("    missing") == 4 and str(offline / "torch" / "hub" / "checkpoints") in out
+    assert out.count("    missing") == 6 and str(offline / "torch" / "hub" / "checkpoints") in out
     assert "lpips/weights/v0.1/alex.pth (hash ok)" in out
 
 

@@ -90,7 +90,7 @@ def test_unknown_backbones_are_user_errors() -> None:
 
 
 def test_presets_and_overrides() -> None:
-    assert set(PRESETS) == {"quick", "market", "deepfashion"}
+    assert set(PRESETS) == {"quick", "synth-gpu", "market", "deepfashion"}
     market = presets.get("market").reid
     assert (market.backbone, market.height, market.width, market.epochs, market.batch_size) == (
         "resnet50", 256, 128, 60, 32)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,6 @@ from reid_bench import presets
 from reid_bench.cli import main
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.presets import parse_overrides
-from reid_bench.records import read_run_record
 from reid_bench.reid import TRAINERS, load_checkpoint
 from reid_bench.reid.train import set_lr
 from reid_bench.results import read_rows
@@ -165,23 +161,6 @@ def test_epoch_override_keeps_the_decay_share():
     six = quick.with_epochs(6)
     assert (six.epochs, six.lr_step) == (6, pytest.approx(4.2))
     assert quick.with_epochs(None) == quick and quick.with_epochs(10) == quick
-
-
-def test_run_under_torchrun_writes_each_row_once(tiny_data: Path, tmp_path: Path) -> None:
-    """Two gloo processes train together; rank 0 alone generates, evaluates, writes rows and reports."""
-    env = {**os.environ, "REID_BENCH_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "run", "--generator", "identity", "--factor", "2",
-               "--data", str(tiny_data), "--out", str(out), "--reid-epochs", "1", "--backbone", "tiny",
-               "--trainers", "ide", "--preset", "quick"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("identity augmentation, K=2") == 1  # one report, from rank 0
-    rows = read_rows(out / "results.csv")
-    assert sorted((row.generator, row.ranker) for row in rows) == sorted(
-        (generator, ranker) for generator in ("none", "identity") for ranker in PROTOCOLS["ide"])
-    run_json = next((tmp_path / "cache" / "reid").glob("*/run.json"))
-    assert read_run_record(run_json)["environment"]["processes"] == 2
 
 
 def test_evaluate_fits_the_rankers_as_run_does(tiny_data: Path, tmp_path: Path, capsys):

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     warnings.filterwarnings("once", category=UserWarning, module="reid_bench")  # e.g. missing weights: once
     try:
-        if args.nproc != 1:
+        if args.nproc != 1 and not getattr(args, "plan", False):  # a plan runs here, once, for N processes
             return _launch(args, argv)
         return int(args.handler(args) or 0)
     except ReidBenchError as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 from reid_bench import distributed, generators, presets
 from reid_bench.accel import pick_device
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
+from reid_bench.data.inputs import input_sources
 from reid_bench.generators.generate import generate
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import loop_needs, train
@@ -62,23 +63,30 @@ def _train(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides, ("generator", "accel", "model"), model_types, command="train-generator")
     settings = overrides.apply(presets.get(args.preset)).generator
     guide = IdentityGuide(load_checkpoint(args.identity_model)) if args.identity_model else None
+    dataset = load_dataset(args.data)
+    needs = generators.get(args.generator).needs | loop_needs(settings)
+    inputs = input_sources(dataset, "train", needs)
     config = configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
                        options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
-                       batch_size=args.batch_size, seed=args.seed,
+                       batch_size=args.batch_size, seed=args.seed, inputs=inputs,
                        identity=guide.describe() if guide is not None else "off")
     out = args.out or config.default_out()
     main = distributed.is_main()
-    if main:
-        print(f"training {args.generator} ({config.settings.preset} preset, perceptual {config.perceptual}, "
-              f"identity term {config.identity}) into {out}")
-    dataset = load_dataset(args.data)
-    needs = generators.get(args.generator).needs | loop_needs(config.settings)
-    pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=config.settings.image_size)
-    shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=config.settings.image_size) \
+    size = config.settings.image_size
+    who = generators.title(args.generator)
+    pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=size, who=who)
+    shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=size) \
         if dataset.pairs_path("test") is not None else None
+    if main:
+        print(f"training {args.generator} ({config.settings.preset} preset, {config.settings.length(len(pairs))}, "
+              f"perceptual {config.perceptual}, identity term {config.identity}) into {out}")
+        for key, value in inputs.items():
+            print(f"  {key} from {value} (a stand-in, recorded in run.json and the checkpoint's config)")
+        if pairs.skipped:
+            print(f"  {pairs.skipped_note()}")
     profile = Profile(enabled=args.profile)
-    result = train(config, pairs, out, sample_pairs=shown, device=args.device, stop_at=args.stop_at, profile=profile,
-                   guide=guide)
+    result = train(config, pairs, out, sample_pairs=shown if shown else None, device=args.device,
+                   stop_at=args.stop_at, profile=profile, guide=guide)
     if not main:
         return 0
     if args.profile:

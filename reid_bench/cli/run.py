@@ -10,6 +10,7 @@ from reid_bench.errors import ReidBenchError
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.reid import TRAINERS
 from reid_bench.run import RunRequest, run
+from reid_bench.run.plan import DEFAULT_TIMED_STEPS, plan_run
 from reid_bench.run.summary import write_report
 
 RUN_SECTIONS = ("generator", "reid", "accel", "run", "model")
@@ -50,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
     run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
     run.add_argument("--preset", default=None,
-                     help=f"{', '.join(PRESETS)} (default: quick without a GPU, market with one)")
+                     help=f"{', '.join(PRESETS)} (default: quick without a GPU; with one synth-gpu without "
+                          "--data, market or deepfashion by the --data folder)")
     run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
     run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
     run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
@@ -68,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--profile", action="store_true",
                      help="write where the time went, step by step, to OUT/profile.csv and print the largest steps")
+    run.add_argument("--plan", action="store_true",
+                     help="print what the run would do (dataset, steps of each stage, images, result rows, preset "
+                          "values) and its time on this device from a few timed steps, without training")
+    run.add_argument("--plan-steps", type=int, default=DEFAULT_TIMED_STEPS, metavar="N",
+                     help=f"--plan: steps of each network timed after one warm-up step (default "
+                          f"{DEFAULT_TIMED_STEPS}; 0: no time estimate)")
     run.set_defaults(handler=_run)
 
 
@@ -101,6 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         backbone_weights=args.backbone_weights, vgg_weights=args.vgg_weights, device=args.device,
         profile=args.profile,
     )
+    if args.plan:
+        print(plan_run(request, args.plan_steps, processes=args.nproc))
+        return 0
     summary = run(request)
     if not distributed.is_main():  # rank 0 reports for every process of a torchrun launch
         return 0

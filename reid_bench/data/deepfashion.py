@@ -10,7 +10,11 @@ given) with ``train/`` and ``test/`` folders of images such as
 
 DeepFashion has no cameras and no query/gallery split of its own, so this reader makes them:
 
-- train: every image of ``train/``, pids relabelled 0..N-1 in sorted order of the id, camid 0;
+- train: every image of ``train/``, pids relabelled 0..N-1 in sorted order of the id, camid the view
+  number - 1 (``_1front`` 0, ``_2side`` 1, ``_3back`` 2, ``_4full`` 3, ...; 0 without one): XQDA and
+  KISSME learn from same-identity pairs across cameras (Market-1501's baseline,
+  :mod:`reid_bench.rankers.pairs`), which one camera for all would leave empty, so in training a
+  view stands in for a camera;
 - query: for each id of ``test/`` with at least two images, its first image in name order
   (usually the ``01_1front`` view), camid 0;
 - gallery: every other image of ``test/`` (including ids with a single image, which act as
@@ -32,6 +36,7 @@ from reid_bench.errors import ReidBenchError
 
 DEEPFASHION_FOLDERS = {"train": "train", "test": "test"}
 ITEM_ID = re.compile(r"id(\d{8})")
+VIEW = re.compile(r"_(\d+)[A-Za-z]*\.[A-Za-z]+$")  # _1front.jpg, _7additional.jpg
 QUERY_CAMID, GALLERY_CAMID = 0, 1
 
 
@@ -46,8 +51,16 @@ def parse_deepfashion_name(name: str, folder: Path) -> int:
     return int(match.group(1))
 
 
-def _read_folder(folder: Path, camid: int) -> list[ImageRecord]:
-    return [ImageRecord(folder / n, parse_deepfashion_name(n, folder), camid, n) for n in list_images(folder)]
+def view_camid(name: str) -> int:
+    """The view number - 1 of a PATN DeepFashion name (``..._2side.jpg`` -> 1); 0 without one."""
+    match = VIEW.search(name)
+    return max(0, int(match.group(1)) - 1) if match else 0
+
+
+def _read_folder(folder: Path, camid: int | None) -> list[ImageRecord]:
+    """The images of ``folder``, camid ``camid`` (None: :func:`view_camid`)."""
+    return [ImageRecord(folder / n, parse_deepfashion_name(n, folder), view_camid(n) if camid is None else camid, n)
+            for n in list_images(folder)]
 
 
 def is_deepfashion(root: Path) -> bool:
@@ -59,7 +72,7 @@ def read_deepfashion(root: Path) -> ReidDataset:
     """Read PATN's DeepFashion layout in ``root`` (the folder holding ``train/`` and ``test/``)."""
     if not is_deepfashion(root):
         raise ReidBenchError(f"{root} lacks train/ or test/; PATN's DeepFashion layout needs both.")
-    train, num_train_pids = relabel(_read_folder(root / DEEPFASHION_FOLDERS["train"], QUERY_CAMID))
+    train, num_train_pids = relabel(_read_folder(root / DEEPFASHION_FOLDERS["train"], None))
     query: list[ImageRecord] = []
     gallery: list[ImageRecord] = []
     test = sorted(_read_folder(root / DEEPFASHION_FOLDERS["test"], GALLERY_CAMID), key=lambda r: (r.pid, r.name))

@@ -10,7 +10,8 @@ the embedded synthetic dataset, writes the same layout plus ``synthpeople.json``
 
 Side files live in the root, beside the split folders (DESIGN.md, "Data conventions"):
 ``*annotation-{train,test,query}.csv`` (keypoints of bounding_box_train, bounding_box_test and
-query), ``*pairs-{train,test}.csv``, and ``parsing/<split folder>/<stem>.png``. Only image files
+query), ``*pairs-{train,test}.csv``, ``parsing/<split folder>/<stem>.png`` and
+``masks/<split folder>/<stem>.png`` (:mod:`reid_bench.data.label_files`). Only image files
 (``.jpg``, ``.jpeg``, ``.png``) are read; other files (Market's own ``Thumbs.db``) and hidden files
 are ignored.
 """
@@ -90,6 +91,16 @@ class ReidDataset:
         """``parsing/<split folder>/<stem>.png`` for image ``name``, or None if there is none."""
         path = self.root / "parsing" / self.folders[self.image_split(name)] / (Path(name).stem + ".png")
         return path if path.is_file() else None
+
+    def mask_path(self, name: str) -> Path | None:
+        """``masks/<split folder>/<stem>.png`` for image ``name`` (``reid-bench data prepare``), or None."""
+        path = self.root / "masks" / self.folders[self.image_split(name)] / (Path(name).stem + ".png")
+        return path if path.is_file() else None
+
+    def split_names(self, split: str) -> list[str]:
+        """The image names in the folder of ``split`` (junk included), sorted."""
+        self._check_split(split)
+        return list_images(self.root / self.folders[split])
 
     def _side_file(self, pattern: str) -> Path | None:
         found = sorted(self.root.glob(pattern))

@@ -7,8 +7,10 @@ pairs PATN (Zhu et al., CVPR 2019) and the methods after it (GFLA, SAN) train an
   train pid for a train image, the original pid otherwise, -1 for an image outside the Re-ID
   splits such as Market's junk), ``src_name``/``tgt_name``;
 - ``"parsing"``: ``*_parsing`` (20, H, W) float32 one-hot LIP labels;
-- ``"mask"``: ``*_mask`` (1, H, W) float32 body mask, ``parsing > 0`` where the image has a parsing
-  PNG, else PG2's mask drawn from keypoints (:func:`body_mask_from_keypoints`);
+- ``"mask"``: ``*_mask`` (1, H, W) float32 body mask: the image's ``masks/`` PNG where there is one
+  (``reid-bench data prepare``'s Mask R-CNN mask, or the dataset's own), else ``parsing > 0`` where it
+  has a parsing PNG, else a keypoint mask: ``data prepare``'s ``masks/`` PNG drawn from keypoints, or
+  PG2's mask drawn from them here (:func:`body_mask_from_keypoints`, the same mask);
 - ``"keypoints"``: ``*_keypoints`` (18, 2) float32 (y, x), -1 = missing;
 - ``"heatmap"``: ``*_heatmap`` (18, H, W) float32 Gaussian heatmaps, sigma 6 (PG2, PATN).
 
@@ -18,7 +20,10 @@ before heatmaps and masks are drawn at the new size. Pairs whose images lack wha
 keypoint row or all points -1, no parsing PNG, neither for a mask) are left out when the Dataset
 is built and counted in ``skipped`` (per reason in ``skipped_reasons``). ``pairs`` given as a list of
 (source, target) names replaces the split's CSV (augmentation chooses its own pairs). A pair naming an image
-that does not exist, or a corrupt file, raises :class:`~reid_bench.errors.ReidBenchError`.
+that does not exist, or a corrupt file, raises :class:`~reid_bench.errors.ReidBenchError`. Given ``who``
+(the generator's name, as messages print it), a split without its pairs CSV, or whose every pair was left
+out, raises the one sentence of :mod:`reid_bench.data.inputs` saying what is missing, for how many
+images, and the command that makes it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from reid_bench.data.formats import read_pairs_csv
+from reid_bench.data.inputs import SPLIT_WORDS, missing_message, missing_pairs_message
+from reid_bench.data.label_files import png_source, read_mask
 from reid_bench.data.market import ReidDataset
 from reid_bench.data.pose_maps import (
     body_mask_from_keypoints,
@@ -53,6 +60,7 @@ class _Image(NamedTuple):
     pid: int
     keypoints: np.ndarray | None
     parsing: Path | None
+    mask: Path | None = None  # a masks/ PNG
 
 
 def read_image(path: Path) -> Image.Image:
@@ -76,6 +84,7 @@ class PoseTransferPairs(Dataset):
         needs: frozenset[str] | set[str] = frozenset(),
         image_size: tuple[int, int] | None = None,
         pairs: list[tuple[str, str]] | None = None,
+        who: str | None = None,
     ) -> None:
         unknown = set(needs) - NEEDS
         if unknown:
@@ -87,19 +96,30 @@ class PoseTransferPairs(Dataset):
         if pairs is None:
             path = dataset.pairs_path(split)
             if path is None:
-                raise ReidBenchError(
-                    f"{dataset.root} has no *pairs-{split}.csv; pose-transfer pairs need one (header from,to)."
-                )
+                raise ReidBenchError(missing_pairs_message(dataset, split, who or "pose transfer"))
             pairs = read_pairs_csv(path)
         self.skipped_reasons: Counter[str] = Counter()
         self.pairs: list[tuple[_Image, _Image]] = []
+        seen: dict[str, _Image] = {}  # an image is in many pairs: look up its files once
         for source, target in pairs:
-            images = (self._image(source), self._image(target))
+            images = tuple(seen[name] if name in seen else seen.setdefault(name, self._image(name))
+                           for name in (source, target))
             reason = next((r for r in map(self._lacks, images) if r), None)
             if reason:
                 self.skipped_reasons[reason] += 1
             else:
                 self.pairs.append(images)
+        if who is not None and not self.pairs and self.skipped:
+            message = missing_message(dataset, split, self.needs, who)
+            raise ReidBenchError(message or f"{who}: every {SPLIT_WORDS.get(split, split)} pair was left out "
+                                            f"({self.skipped_note()}).")
+
+    def skipped_note(self) -> str:
+        """``1,234 of 263,632 pairs left out (no parsing 1,200, no keypoints 34)``, or empty."""
+        if not self.skipped:
+            return ""
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.skipped_reasons.most_common())
+        return f"{self.skipped:,} of {self.skipped + len(self.pairs):,} pairs left out ({reasons})"
 
     @property
     def skipped(self) -> int:
@@ -109,22 +129,27 @@ class PoseTransferPairs(Dataset):
     def _image(self, name: str) -> _Image:
         split = self.dataset.image_split(name)
         record = self.dataset.record(name)
-        wants_parsing = bool(self.needs & {"parsing", "mask"})
-        parsing = self.dataset.parsing_path(name) if wants_parsing else None
-        wants_keypoints = bool(self.needs & {"keypoints", "heatmap"}) or ("mask" in self.needs and parsing is None)
+        mask = self.dataset.mask_path(name) if "mask" in self.needs else None
+        parsing = self.dataset.parsing_path(name) if self.needs & {"parsing", "mask"} else None
+        if mask is not None and parsing is not None and png_source(mask) == "keypoints":
+            mask = None  # a keypoint mask is the fallback of an image without parsing (reid_bench.data.inputs)
+        if "parsing" not in self.needs and mask is not None:
+            parsing = None
+        wants_keypoints = bool(self.needs & {"keypoints", "heatmap"}) or (
+            "mask" in self.needs and parsing is None and mask is None)
         keypoints = self.dataset.keypoints(split).get(name) if wants_keypoints else None
         if keypoints is not None and not visible(keypoints).any():
             keypoints = None
         pid = record.pid if record is not None else -1
-        return _Image(name, self.dataset.image_path(name), pid, keypoints, parsing)
+        return _Image(name, self.dataset.image_path(name), pid, keypoints, parsing, mask)
 
     def _lacks(self, image: _Image) -> str | None:
         if "parsing" in self.needs and image.parsing is None:
             return "no parsing"
         if self.needs & {"keypoints", "heatmap"} and image.keypoints is None:
             return "no keypoints"
-        if "mask" in self.needs and image.parsing is None and image.keypoints is None:
-            return "no parsing or keypoints for a mask"
+        if "mask" in self.needs and image.mask is None and image.parsing is None and image.keypoints is None:
+            return "no mask, parsing or keypoints for a mask"
         return None
 
     def __len__(self) -> int:
@@ -160,7 +185,14 @@ class PoseTransferPairs(Dataset):
         if "parsing" in self.needs:
             out["parsing"] = torch.from_numpy(parsing_one_hot(labels))
         if "mask" in self.needs:
-            mask = labels > 0 if labels is not None else body_mask_from_keypoints(keypoints, height, width)
+            if image.mask is not None:
+                mask = read_mask(image.mask, file_size)
+                if (height, width) != file_size:
+                    mask = np.asarray(Image.fromarray(mask).resize((width, height), Image.NEAREST))
+            elif labels is not None:
+                mask = labels > 0
+            else:
+                mask = body_mask_from_keypoints(keypoints, height, width)
             out["mask"] = torch.from_numpy(mask[None].astype(np.float32))
         if "keypoints" in self.needs:
             out["keypoints"] = torch.from_numpy(keypoints)

@@ -376,6 +376,16 @@ def embedded_root(config: SynthConfig = SynthConfig(), progress: bool = True) ->
     generators and models cached against it).
     """
 
-    root = cache_root() / "synthpeople" / config_hash(asdict(config))
+    root = embedded_path(config)
     render_dataset(root, config, progress=progress)
     return root
+
+
+def embedded_path(config: SynthConfig = SynthConfig()) -> Path:
+    """Where :func:`embedded_root` renders ``config`` (rendered there or not)."""
+    return cache_root() / "synthpeople" / config_hash(asdict(config))
+
+
+def is_rendered(root: Path) -> bool:
+    """Whether ``root`` holds a complete SynthPeople render (its ``synthpeople.json`` is written last)."""
+    return (Path(root) / "synthpeople.json").is_file()

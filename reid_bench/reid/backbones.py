@@ -57,6 +57,13 @@ def build(name: str, weights_path: str | os.PathLike | None = None, *,
     raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, tiny or torchreid:<model>.")
 
 
+def would_be_pretrained(name: str, weights_path: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`build` would load pretrained weights for ``name`` (their file found offline)."""
+    if name in TORCHVISION_NAMES:
+        return weights.find(name, weights_path) is not None
+    return name.startswith(TORCHREID_PREFIX) and bool(weights_path)
+
+
 def _warn_random(name: str, reason: str) -> None:
     warnings.warn(
         f"backbone {name}: {reason}; training from random initialisation (recorded as pretrained=false).",

@@ -44,7 +44,7 @@ from tqdm import tqdm
 from reid_bench import accel, distributed, seeds, storage
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import ReidSettings, validate_reid
-from reid_bench.profiling import OFF, Profile
+from reid_bench.profiling import OFF, Profile, Timing, time_calls
 from reid_bench.records import write_run_record
 from reid_bench.reid import backbones, trainers
 from reid_bench.reid.models import ReidNet
@@ -75,6 +75,7 @@ class TrainedModel:
     resumed_from: list[int] = field(default_factory=list)  # epochs at which runs resumed
     path: Path | None = None
     training_records: list[Triplet] = field(default_factory=list)  # the images it trained on (rankers fit on them)
+    frozen_epochs: int = 0  # epochs trained with the backbone frozen (fixbase; only from pretrained weights)
 
 
 def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
@@ -86,6 +87,24 @@ def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
 def data_fingerprint(records: Sequence[Any]) -> str:
     """A hash of the training list (file names, pids, camids), part of the run's identity."""
     return storage.config_hash(sorted((r.path.name, r.pid, r.camid, r.generated) for r in as_triplets(records)))
+
+
+def model_spec(records: Sequence[Any], trainer: str, settings: ReidSettings, pretrained: bool, seed: int,
+               meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What identifies a trained model (its config hash is this dict's): trainer, backbone, whether it
+    starts from pretrained weights, classes, settings, seed, the training list and ``meta``."""
+    triplets = as_triplets(records)
+    return {
+        "trainer": trainer, "backbone": settings.backbone, "pretrained": pretrained,
+        "num_classes": len({t.pid for t in triplets}), "settings": settings.as_dict(), "seed": seed,
+        "data": data_fingerprint(triplets), "meta": dict(meta or {}),
+    }
+
+
+def model_hash(records: Sequence[Any], trainer: str, settings: ReidSettings, pretrained: bool, seed: int,
+               meta: dict[str, Any] | None = None) -> str:
+    """The config hash :func:`train_reid` gives the model of these arguments (its cache folder's name)."""
+    return storage.config_hash(model_spec(records, trainer, validate_reid(settings), pretrained, seed, meta))
 
 
 def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
@@ -114,11 +133,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     torch.manual_seed(seed)
     backbone = backbones.build(settings.backbone, backbone_weights)
     model = build_model(trainer, backbone, len(pids), settings)
-    spec = {
-        "trainer": trainer, "backbone": settings.backbone, "pretrained": backbone.pretrained,
-        "num_classes": len(pids), "settings": settings.as_dict(), "seed": seed,
-        "data": data_fingerprint(triplets), "meta": dict(meta or {}),
-    }
+    spec = model_spec(triplets, trainer, settings, backbone.pretrained, seed, meta)
     config_hash = storage.config_hash(spec)
     out = Path(out_dir) if out_dir else storage.cache_root() / "reid" / config_hash
     checkpoint_path = out / CHECKPOINT_NAME
@@ -156,6 +171,60 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
             log.info("epoch %d/%d: %s", epoch + 1, settings.epochs,
                      ", ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     return result
+
+
+def time_steps(trainer: str, settings: ReidSettings, num_classes: int, *, device: str | torch.device | None = None,
+               timed: int = 2, warmup: int = 1, samples: int | None = None) -> tuple[Timing, Timing]:
+    """Seconds of one training step and of one feature-extraction batch of ``trainer`` at ``settings``'
+    sizes, on random images (``run --plan``'s estimate; the values of weights and pixels do not change
+    the time): (step with ``min(samples, batch)`` images or Siamese pairs, the step's optimiser and
+    precision as :func:`train_reid` runs them; extraction of ``min(feature_batch, 16)`` images, with
+    the flip of ``flip_test``). The backbone's weights are not loaded; a frozen fixbase epoch, which
+    skips the backbone's gradients, is faster than this step."""
+    settings = validate_reid(settings)
+    dev = accel.pick_device(device)
+    torch.manual_seed(0)
+    model = build_model(trainer, backbones.build(settings.backbone, load_weights=False), num_classes, settings).to(dev)
+    if settings.channels_last:
+        accel.channels_last(model)
+    optimizer = _optimizer(model, settings)
+    precision = accel.resolve_amp(settings.amp, dev)
+    scaler = accel.grad_scaler(dev, precision)
+    unit, _ = _step_size(trainer, settings)
+    n = max(1, min(unit, samples)) if samples else unit
+
+    def images(count: int) -> torch.Tensor:
+        return accel.to_device(torch.randn(count, 3, settings.height, settings.width), dev, settings.channels_last)
+
+    labels = torch.arange(n, device=dev) % num_classes
+    no = torch.zeros(n, dtype=torch.bool, device=dev)
+    if trainers.get(trainer).unit == "pairs":
+        batch: tuple = (images(n), images(n), labels, labels.roll(1), (labels == labels.roll(1)).long(), no, no)
+    else:
+        batch = (images(n), labels, torch.zeros(n, dtype=torch.long, device=dev), no)
+
+    def step() -> None:
+        with accel.autocast(dev, precision):
+            loss, _ = model.training_loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    model.train()
+    training = time_calls(step, timed, warmup, batch=n)
+    model.eval()
+    count = min(settings.feature_batch, 16)
+    shown = images(count)
+
+    @torch.no_grad()
+    def extract() -> None:
+        with accel.autocast(dev, precision):
+            model.embed(shown)
+            if settings.flip_test:
+                model.embed(shown.flip(3))
+
+    return training, time_calls(extract, timed, warmup, batch=count)
 
 
 def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
@@ -273,6 +342,7 @@ def _train_epoch(result: TrainedModel, dataset: ImageDataset, optimizer: torch.o
     loader = _loader(result, dataset, generator, epoch_seed, device)
     steps_per_epoch = len(loader)
     frozen = result.pretrained and epoch < settings.fixbase_epochs
+    result.frozen_epochs += int(frozen)
     model.train()
     for parameter in model.backbone.parameters():
         parameter.requires_grad_(not frozen)
@@ -325,6 +395,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "settings": result.settings.as_dict(), "seed": result.seed, "epoch": result.epoch,
         "config_hash": result.config_hash, "meta": result.meta,
         "train_wall_s": result.train_wall_s, "resumed_from": result.resumed_from,
+        "frozen_epochs": result.frozen_epochs,
         "training_records": [[str(t.path), t.pid, t.camid, t.generated] for t in result.training_records],
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
@@ -348,6 +419,7 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
     result.epoch = int(state["epoch"])
     result.train_wall_s = float(state["train_wall_s"])
     result.resumed_from = [*state["resumed_from"], result.epoch]
+    result.frozen_epochs = int(state.get("frozen_epochs", 0))
     log.info("resuming %s from epoch %d", path, result.epoch)
 
 
@@ -395,4 +467,5 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
                         int(state["seed"]), int(state["epoch"]), state["config_hash"], dict(state["meta"]),
                         float(state["train_wall_s"]), list(state["resumed_from"]), Path(path),
                         [Triplet(Path(name), int(pid), int(camid), bool(generated))
-                         for name, pid, camid, generated in state["training_records"]])
+                         for name, pid, camid, generated in state["training_records"]],
+                        int(state.get("frozen_epochs", 0)))

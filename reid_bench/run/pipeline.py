@@ -34,6 +34,7 @@ from reid_bench import distributed, generators, presets
 from reid_bench.accel import pick_device, resolve_amp
 from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, keep_confident, write_augmented_set
 from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
+from reid_bench.data.inputs import input_sources
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained
@@ -58,7 +59,8 @@ class RunRequest:
     generator: str  # a registry name, or "none" for the real-only baseline alone
     factor: int  # K
     data: str | None = None  # dataset folder; None: SynthPeople rendered into the cache
-    preset: str | None = None  # None: quick without a GPU, market with one
+    preset: str | None = None  # None: presets.default_preset_name (quick without a GPU; with one synth-gpu, market
+    # or deepfashion by the data)
     seeds: tuple[int, ...] = (1,)
     out: Path = Path("results")
     rerank: bool = False
@@ -103,11 +105,61 @@ class TrainedGenerator:
 
 
 def resolve_preset(request: RunRequest) -> tuple[RunPreset, str]:
-    """The run preset with the request's overrides, and how it was chosen (for the log)."""
-    name = request.preset or presets.default_preset_name(torch.cuda.is_available())
-    why = "" if request.preset else f" (chosen because {'a GPU was' if name != 'quick' else 'no GPU was'} found)"
+    """The run preset with the request's overrides, and how it was chosen (for the log): the one named,
+    else :func:`reid_bench.presets.default_preset_name` of this machine and the ``--data`` folder's kind."""
+    if request.preset:
+        name, why = request.preset, ""
+    else:
+        cuda = torch.cuda.is_available()
+        kind = load_dataset(request.data).kind if cuda and request.data is not None else None
+        name = presets.default_preset_name(cuda, kind)
+        why = f" (chosen because {presets.default_reason(name, cuda, kind)})"
     preset = request.overrides.apply(presets.get(name))
     return dataclasses.replace(preset, reid=preset.reid.with_epochs(request.reid_epochs)), why
+
+
+def generator_needs(generator: str, preset: RunPreset) -> frozenset[str]:
+    """What the run reads of the data for ``generator``: its own ``needs``, the loop's recipe terms', and
+    the target masks of compositing."""
+    needs = generators.get(generator).needs | loop_needs(preset.generator)
+    return needs | ({"mask"} if preset.run.composite == "target" else frozenset())
+
+
+def augment_config(request: RunRequest, preset: RunPreset, seed: int) -> AugmentConfig:
+    """How the augmented set of ``seed`` is chosen (factor, poses, compositing)."""
+    return AugmentConfig(factor=request.factor, poses=preset.run.poses, seed=seed, composite=preset.run.composite)
+
+
+def augmented_folder(dataset: ReidDataset, generator: str, checkpoint_id: str, config: AugmentConfig) -> Path:
+    """The cache folder of the augmented set of ``config`` drawn by the generator checkpoint ``checkpoint_id``."""
+    key = config_hash({"data": str(Path(dataset.root).resolve()), "checkpoint": checkpoint_id, **asdict(config)})
+    return cache_root() / "augmented" / f"{generator}-K{config.factor}-{key}"
+
+
+def checkpoint_id(path: str | Path) -> str:
+    """The id of a generator checkpoint in the run's caches: its SHA-256, first 12 hex digits."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def arm_settings(preset: RunPreset, trainer: str, n_real: int, n_generated: int) -> ReidSettings:
+    """The Re-ID settings of an arm of ``n_real`` real and ``n_generated`` generated images: the real-only
+    model ignores the generated-image fields, and the augmented one gets the run's budget
+    (:func:`budget_settings`)."""
+    real_settings = real_only(preset.reid)
+    if n_generated == 0:
+        return real_settings
+    base = steps_per_epoch(trainer, real_settings, n_real, 0)
+    steps = steps_per_epoch(trainer, preset.reid, n_real, n_generated)
+    return budget_settings(preset.reid, base, steps, preset.run.budget)
+
+
+def model_meta(dataset: ReidDataset, arm: Arm, recipe: str, perceptual: str) -> dict[str, Any]:
+    """What a Re-ID model of ``arm`` records for its result rows (part of its config hash)."""
+    augmented = arm.n_generated > 0
+    return {"dataset": dataset.kind, "generator": arm.generator, "factor": arm.factor,
+            "n_real": len(dataset.train), "n_generated": arm.n_generated,
+            "recipe": recipe if augmented else "n/a", "perceptual": perceptual if augmented else "n/a",
+            **({"augmented_set": arm.augmented_set} if augmented else {})}
 
 
 def run(request: RunRequest, echo: Callable[[str], None] = print, progress: bool = True) -> RunSummary:
@@ -162,7 +214,8 @@ class Experiment:
         if self.request.data is not None:
             return load_dataset(self.request.data)
         if self.preset.synth is None:
-            raise ReidBenchError(f"preset {self.preset.name!r} runs on a real dataset: give its folder with --data.")
+            raise ReidBenchError(f"preset {self.preset.name!r} runs on a real dataset: give its folder with --data "
+                                 "(reid-bench run --plan shows what it would do).")
         root = embedded_root(self.preset.synth, progress=self.progress)
         self.echo(f"dataset: the embedded SynthPeople, in {root}")
         return load_dataset(root)
@@ -180,8 +233,13 @@ class Experiment:
     def trained_generator(self) -> TrainedGenerator:
         """The generator (trained now unless given or cached), its checkpoint id and perceptual state."""
         request = self.request
+        self.inputs: dict[str, str] = {}
         if request.generator == "none":
             return TrainedGenerator(None, "none", "n/a")
+        self.inputs = input_sources(self.dataset, "train", generator_needs(request.generator, self.preset))
+        if self.inputs:
+            self.echo(f"generator {request.generator} trains on stand-in inputs, recorded in every row that uses them: "
+                      + ", ".join(f"{key} from {value}" for key, value in self.inputs.items()))
         checkpoint = request.generator_checkpoint
         if checkpoint is None:
             settings = self.preset.generator
@@ -190,21 +248,25 @@ class Experiment:
                 guide = IdentityGuide(self.real_only_ide(request.seeds[0]))
             config = configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
                                options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
-                               identity=guide.describe() if guide is not None else "off")
+                               identity=guide.describe() if guide is not None else "off", inputs=self.inputs)
             out = config.default_out()
-            self.echo(f"generator {request.generator}: {config.settings.preset} preset, "
-                      f"perceptual {config.perceptual}, identity term {config.identity}, in {out}")
             needs = generators.get(request.generator).needs | loop_needs(settings)
             size = config.settings.image_size
-            pairs = PoseTransferPairs(self.dataset, "train", needs=needs, image_size=size)
+            who = generators.title(request.generator)
+            pairs = PoseTransferPairs(self.dataset, "train", needs=needs, image_size=size, who=who)
             shown = PoseTransferPairs(self.dataset, "test", needs=needs, image_size=size) \
                 if self.dataset.pairs_path("test") is not None else None
-            result = train(config, pairs, out, sample_pairs=shown, device=self.device, progress=self.progress,
-                           profile=self.profile, guide=guide)
+            self.echo(f"generator {request.generator}: {config.settings.preset} preset, "
+                      f"{settings.length(len(pairs))}, perceptual {config.perceptual}, "
+                      f"identity term {config.identity}, in {out}")
+            if pairs.skipped:
+                self.echo(f"generator {request.generator}: {pairs.skipped_note()}")
+            result = train(config, pairs, out, sample_pairs=shown if shown else None, device=self.device,
+                           progress=self.progress, profile=self.profile, guide=guide)
             checkpoint = result.generator
         model = generators.load(checkpoint, request.generator)
-        digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
-        return TrainedGenerator(model, digest, str(model.meta.get("perceptual", "n/a")), Path(checkpoint))
+        return TrainedGenerator(model, checkpoint_id(checkpoint), str(model.meta.get("perceptual", "n/a")),
+                                Path(checkpoint))
 
     def _arms(self, seed: int, summary: RunSummary) -> list[Arm]:
         """The real-only arm and, with a generator and K > 1, the augmented arm of ``seed``."""
@@ -231,11 +293,8 @@ class Experiment:
     def augmented_set(self, seed: int) -> Path:
         """The augmented set of ``seed`` (generated now unless cached)."""
         request, run_settings = self.request, self.preset.run
-        config = AugmentConfig(factor=request.factor, poses=run_settings.poses, seed=seed,
-                               composite=run_settings.composite)
-        key = config_hash({"data": str(Path(self.dataset.root).resolve()), "checkpoint": self.generator.checkpoint_id,
-                           **asdict(config)})
-        folder = cache_root() / "augmented" / f"{request.generator}-K{request.factor}-{key}"
+        config = augment_config(request, self.preset, seed)
+        folder = augmented_folder(self.dataset, request.generator, self.generator.checkpoint_id, config)
         pairs = choose_targets(self.dataset, config)
         write_augmented_set(self.dataset, self.generator.model, pairs, folder, self.generator.checkpoint_id,
                             composite=config.composite, batch_size=run_settings.generate_batch,
@@ -245,25 +304,14 @@ class Experiment:
         return folder
 
     def _arm_settings(self, arm: Arm, trainer: str) -> ReidSettings:
-        """The Re-ID settings of ``arm``: the real-only model ignores the generated-image fields, and the
-        augmented one gets the run's budget (:func:`budget_settings`)."""
-        real_settings = real_only(self.preset.reid)
-        if arm.n_generated == 0:
-            return real_settings
-        n_real = len(self.dataset.train)
-        base = steps_per_epoch(trainer, real_settings, n_real, 0)
-        steps = steps_per_epoch(trainer, self.preset.reid, n_real, arm.n_generated)
-        return budget_settings(self.preset.reid, base, steps, self.preset.run.budget)
+        """The Re-ID settings of ``arm`` (:func:`arm_settings`)."""
+        return arm_settings(self.preset, trainer, len(self.dataset.train), arm.n_generated)
 
     def _train(self, arm: Arm, trainer: str, seed: int) -> TrainedModel:
         """The Re-ID model of ``arm``, ``trainer`` and ``seed``, trained now unless cached (it resumes)."""
-        n_real = len(self.dataset.train)
-        augmented = arm.n_generated > 0
-        meta = {"dataset": self.dataset.kind, "generator": arm.generator, "factor": arm.factor,
-                "n_real": n_real, "n_generated": arm.n_generated,
-                "recipe": presets.recipe_label(self.preset) if augmented else "n/a",
-                "perceptual": self.generator.perceptual if augmented else "n/a",
-                **({"augmented_set": arm.augmented_set} if augmented else {})}
+        recipe = presets.recipe_label(self.preset, getattr(self, "inputs", {}))
+        perceptual = self.generator.perceptual if hasattr(self, "generator") else "n/a"
+        meta = model_meta(self.dataset, arm, recipe, perceptual)
         return train_reid(arm.records, trainer, self._arm_settings(arm, trainer),
                           backbone_weights=self.request.backbone_weights, seed=seed, meta=meta,
                           device=self.request.device, progress=self.progress, profile=self.profile)
