@@ -82,11 +82,27 @@ def test_torchreid_backbone_builds_without_download(no_network: None, monkeypatc
     assert backbone.module(images).shape == (2, 512)
 
 
+def test_torchvision_backbones_lose_their_classifier(tmp_path: Path, no_network: None) -> None:
+    for name, dim in (("mobilenet_v3_small", 576), ("shufflenet_v2_x0_5", 1024)):
+        with pytest.warns(UserWarning, match="no ImageNet file"):
+            backbone = backbones.build(f"torchvision:{name}")
+        assert backbone.pretrained is False and backbone.feature_dim == dim
+        assert backbone.module(torch.randn(2, 3, 128, 64)).shape == (2, dim)
+    reference = torchvision.models.get_model("mobilenet_v3_small", weights=None)
+    torch.save(reference.state_dict(), tmp_path / "mnv3.pth")
+    given = backbones.build("torchvision:mobilenet_v3_small", tmp_path / "mnv3.pth")
+    assert given.pretrained and torch.equal(given.module.features[0][0].weight, reference.features[0][0].weight)
+    with pytest.raises(ReidBenchError, match="does not fit torchvision's shufflenet_v2_x0_5"):
+        backbones.build("torchvision:shufflenet_v2_x0_5", tmp_path / "mnv3.pth")
+
+
 def test_unknown_backbones_are_user_errors() -> None:
     with pytest.raises(ReidBenchError, match="unknown backbone"):
         backbones.build("vgg16")
     with pytest.raises(ReidBenchError, match="torchreid has no model 'nope'"):
         backbones.build("torchreid:nope")
+    with pytest.raises(ReidBenchError, match="torchvision has no model 'nope'"):
+        backbones.build("torchvision:nope")
 
 
 def test_presets_and_overrides() -> None:

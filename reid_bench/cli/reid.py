@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--preset", default="quick",
                        help=f"{', '.join(PRESETS)}: the Re-ID settings of that run preset (default quick: CPU)")
     train.add_argument("--backbone", default=None,
-                       help="resnet50, resnet18, tiny or torchreid:<model> (default: the preset's: "
+                       help="resnet50, resnet18, tiny, torchvision:<model> or torchreid:<model> (default: the preset's: "
                             "resnet50 for market/deepfashion, resnet18 for quick)")
     train.add_argument("--backbone-weights", default=None, help="ImageNet weights file (else the torch hub cache)")
     train.add_argument("--epochs", type=int, default=None,

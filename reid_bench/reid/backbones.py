@@ -3,6 +3,10 @@
 - ``resnet50`` / ``resnet18``: torchvision's ResNets (He et al. 2016) with the ImageNet ``fc``
   removed, so the output is global-average-pooled ``pool5`` (2048-d / 512-d) as in IDE (Zheng et
   al. 2016). Last stride stays 2, as in the IDE paper (later baselines use 1).
+- ``torchvision:NAME``: any torchvision classification network (``regnet_x_400mf``,
+  ``shufflenet_v2_x1_0``, ``mobilenet_v3_small``, ...) with its classifier removed, so its output is
+  the globally pooled feature of its last stage; ImageNet weights come from the file given with
+  ``--backbone-weights`` (the suite knows the cache names of the two ResNets only).
 - ``torchreid:NAME``: any torchreid model-zoo network, built with ``pretrained=False`` (torchreid's
   own download is never attempted) and ``loss="triplet"`` so that in training mode it returns
   ``(logits, features)``; its 1-class classifier is ignored and the features are used.
@@ -29,6 +33,7 @@ from reid_bench import weights
 from reid_bench.errors import ReidBenchError
 
 TORCHREID_PREFIX = "torchreid:"
+TORCHVISION_PREFIX = "torchvision:"
 TORCHVISION_NAMES = ("resnet50", "resnet18")
 
 
@@ -54,7 +59,10 @@ def build(name: str, weights_path: str | os.PathLike | None = None, *,
         return Backbone("tiny", TinyNet(), TinyNet.feature_dim, pretrained=False)
     if name.startswith(TORCHREID_PREFIX):
         return _torchreid_model(name, weights_path, load_weights)
-    raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, tiny or torchreid:<model>.")
+    if name.startswith(TORCHVISION_PREFIX):
+        return _torchvision_model(name, weights_path, load_weights)
+    raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, tiny, torchvision:<model> or "
+                         "torchreid:<model>.")
 
 
 def would_be_pretrained(name: str, weights_path: str | os.PathLike | None = None) -> bool:
@@ -98,6 +106,34 @@ def _torchvision_resnet(name: str, weights_path: str | os.PathLike | None, load_
     dim = net.fc.in_features
     net.fc = nn.Identity()
     return Backbone(name, net, dim, pretrained=found is not None)
+
+
+def _torchvision_model(name: str, weights_path: str | os.PathLike | None, load_weights: bool) -> Backbone:
+    model_name = name[len(TORCHVISION_PREFIX):]
+    try:
+        net = torchvision.models.get_model(model_name, weights=None)
+    except ValueError:
+        raise ReidBenchError(f"torchvision has no model {model_name!r}; its models are: "
+                             f"{', '.join(torchvision.models.list_models(torchvision.models))}.") from None
+    head = "fc" if isinstance(getattr(net, "fc", None), nn.Module) else "classifier"
+    if not isinstance(getattr(net, head, None), nn.Module):
+        raise ReidBenchError(f"torchvision's {model_name} has neither an fc nor a classifier head to remove; "
+                             "choose a classification network.")
+    pretrained = False
+    if weights_path and load_weights:
+        try:
+            net.load_state_dict(_read_state_dict(weights_path))
+        except RuntimeError:
+            raise ReidBenchError(f"weights file {weights_path} does not fit torchvision's {model_name}.") from None
+        pretrained = True
+    elif load_weights:
+        _warn_random(name, "no ImageNet file was given with --backbone-weights")
+    setattr(net, head, nn.Identity())
+    net.eval()
+    with torch.no_grad():
+        dim = net(torch.zeros(1, 3, 128, 64)).shape[1]
+    net.train()
+    return Backbone(name, net, int(dim), pretrained=pretrained)
 
 
 class TinyNet(nn.Module):
