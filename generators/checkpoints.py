@@ -19,12 +19,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
-
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Generator
 from reid_bench.generators.registry import create
-from reid_bench.storage import atomic_path
+from reid_bench.storage import load_torch_file, save_torch_file
 
 FORMAT = "reid-bench-generator/1"
 
@@ -43,20 +41,14 @@ def record(model: Generator, meta: Mapping[str, Any] | None = None) -> dict[str,
 
 def save(path: str | os.PathLike, checkpoint: Mapping[str, Any]) -> Path:
     """Write ``checkpoint`` (from :func:`record`, maybe with training keys) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save(dict(checkpoint), tmp)
-    return Path(path)
+    return save_torch_file(dict(checkpoint), path)
 
 
 def read(path: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint dict at ``path``, on the CPU; a clear error if it is not one."""
     path = Path(path)
-    if not path.is_file():
-        raise ReidBenchError(f"checkpoint {path} does not exist; pass the generator.pt a training run wrote.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ReidBenchError(f"checkpoint {path} could not be read ({error}); it is damaged or not a checkpoint.") from error
+    checkpoint = load_torch_file(path, "a generator checkpoint",
+                                 "pass the generator.pt that `reid-bench train-generator` writes, or train one again")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ReidBenchError(f"{path} is not a reid-bench generator checkpoint (no format {FORMAT!r}).")
     return checkpoint

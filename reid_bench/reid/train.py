@@ -331,8 +331,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
     }
-    with storage.atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    storage.save_torch_file(state, path)
 
 
 def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
@@ -356,12 +355,8 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The raw checkpoint dict, or a one-sentence error for a missing, corrupt or foreign file."""
     path = Path(path)
-    if not path.is_file():
-        raise ReidBenchError(f"checkpoint {path} does not exist; train one with `reid-bench train-reid`.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # truncated zip, random bytes, pickle errors: all mean "corrupt"
-        raise ReidBenchError(f"checkpoint {path} is corrupt or not a torch file; retrain it.") from None
+    state = storage.load_torch_file(path, "a Re-ID checkpoint",
+                                    "pass the checkpoint.pt that `reid-bench train-reid` writes, or train it again")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ReidBenchError(f"{path} is not a reid-bench Re-ID checkpoint (one written by `reid-bench train-reid`).")
     if state.get("version") != CHECKPOINT_VERSION:
