@@ -17,7 +17,7 @@ from reid_bench.quality.comparison import comparison_figure
 from reid_bench.quality.evaluate import QualitySettings, evaluate_checkpoint, evaluate_folder, load_networks
 from reid_bench.quality.metric_weights import format_status, weights_status
 from reid_bench.quality.protocols import MASK_SOURCES, METRICS, PROTOCOLS
-from reid_bench.quality.rows import write_rows
+from reid_bench.quality.rows import check_destination, write_rows
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,6 +82,7 @@ def _samples(args: argparse.Namespace) -> int:
     return 0
 
 
+    check_destination(args.out)  # a folder or a foreign CSV is refused before any metric is computed
 def _eval_generator(args: argparse.Namespace) -> int:
     if args.generated and not args.generator:
         raise ReidBenchError("--generated needs --generator NAME, the generator name written into the rows.")

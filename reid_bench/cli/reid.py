@@ -17,8 +17,8 @@ from reid_bench.evaluation.protocols import evaluate_trained
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.profiling import Profile
 from reid_bench.reid import TRAINERS, load_checkpoint, train_reid
-from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
-from reid_bench.results.rows import append_rows
+from reid_bench.results.plots import add_cmc, cmc_path
+from reid_bench.results.rows import append_rows, check_destination
 from reid_bench.results.tables import format_ranker_table
 
 
@@ -84,6 +84,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.ranker.split(",") if name.strip()]
     if not names:
         raise ReidBenchError("--ranker names no ranker; give e.g. euclidean,xqda,kissme.")
+    if args.out:
+        check_destination(args.out)  # a folder or a foreign CSV is refused before the features are computed
     dataset = load_dataset(args.data)
     trained = load_checkpoint(args.checkpoint, device=args.device)
     rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
@@ -93,8 +95,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.out:
         appended = append_rows(args.out, rows)
         if appended:  # CMC curves of this model, keyed by ranker, beside the CSV
-            path = cmc_path(args.out, appended[0])
-            save_cmc(path, {**(load_cmc(path) if path.exists() else {}), **curves})
+            add_cmc(cmc_path(args.out, appended[0]), curves)
         print(f"{len(appended)} rows appended to {args.out}"
               + (f" ({len(rows) - len(appended)} were already there)" if len(appended) < len(rows) else ""))
     return 0

@@ -38,7 +38,7 @@ from reid_bench.data import synth_appearance as sa
 from reid_bench.data import synth_body, synth_scene
 from reid_bench.data.vocabulary import LIP_PALETTE
 from reid_bench.errors import ReidBenchError
-from reid_bench.storage import atomic_path, cache_root, config_hash
+from reid_bench.storage import atomic_path, cache_root, config_hash, locked
 
 SPLIT_FOLDERS = {"train": "bounding_box_train", "test": "bounding_box_test", "query": "query"}
 FORMAT_VERSION = 1
@@ -265,12 +265,16 @@ def render_dataset(out: str | os.PathLike, config: SynthConfig = SynthConfig(), 
                    progress: bool = False) -> SynthSummary:
     """Render SynthPeople into ``out`` (atomically: a temp folder renamed when complete).
 
-    If ``out`` already holds a complete render of the same config it is reused as it is.
+    If ``out`` already holds a complete render of the same config it is reused as it is. A second
+    process rendering into the same ``out`` at once (two runs on a new cache) waits for the first
+    (:func:`reid_bench.storage.locked`) and then reuses its render.
     """
     out = Path(out)
-    existing = _existing_summary(out, config)
-    if existing is not None:
-        return existing
+    with locked(out):
+        return _existing_summary(out, config) or _render(out, config, workers, progress)
+
+
+def _render(out: Path, config: SynthConfig, workers: int | None, progress: bool) -> SynthSummary:
     started = time.perf_counter()
     appearances, jobs = plan(config)
     cameras = make_cameras(config)
