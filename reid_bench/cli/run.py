@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_bench import distributed, generators
+from reid_bench import checks, distributed, generators
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.reid import TRAINERS
@@ -21,20 +21,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Does GENERATOR's augmentation help Re-ID? Without --data it runs on SynthPeople, "
                     "rendered once into the cache; every step is cached and resumes after an interruption.")
     run.add_argument("--generator", required=True, help="a generator name (reid-bench run --generator san), or none")
-    run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
+    run.add_argument("--factor", type=checks.count("--factor"), default=3,
+                     help="K: each training image counts K times (default 3)")
     run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
     run.add_argument("--preset", default=None,
                      help=f"{', '.join(PRESETS)} (default: quick without a GPU, market with one)")
     run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
-    run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
+    run.add_argument("--out", type=checks.folder("--out"), default="results",
+                     help="folder of results.csv, run records and figures")
     run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
     run.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranking of every protocol")
     run.add_argument("--generator-checkpoint", default=None, help="a trained generator.pt instead of training one")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                      help="override any preset field, typed by its declaration: generator.steps=500, reid.epochs=12, "
                           "accel.amp=off, run.poses=kmeans, model.blocks=3 (repeatable; reid_bench/presets.py)")
-    run.add_argument("--generator-steps", type=int, default=None, help="the generator's steps (= --set generator.steps=N)")
-    run.add_argument("--reid-epochs", type=int, default=None,
+    run.add_argument("--generator-steps", type=checks.count("--generator-steps"), default=None,
+                     help="the generator's steps (= --set generator.steps=N)")
+    run.add_argument("--reid-epochs", type=checks.count("--reid-epochs"), default=None,
                      help="the Re-ID models' epochs, the lr decay kept at the same share of training")
     run.add_argument("--backbone", default=None, help="the Re-ID backbone: resnet50, resnet18, tiny, torchreid:<name> "
                      "(= --set reid.backbone=NAME)")
@@ -42,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="target poses of the augmentation (= --set run.poses=...; default: the preset's, random)")
     run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
     run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
-    run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    run.add_argument("--device", type=checks.device, default=None,
+                     help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--profile", action="store_true",
                      help="write where the time went, step by step, to OUT/profile.csv and print the largest steps")
     run.set_defaults(handler=_run)
