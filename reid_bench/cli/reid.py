@@ -93,9 +93,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         check_destination(args.out)  # a folder or a foreign CSV is refused before the features are computed
     dataset = load_dataset(args.data)
     trained = load_checkpoint(args.checkpoint, device=args.device)
-    rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
+    rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True,
+                                    allow_partial=args.allow_partial)
+    length = f"{trained.epoch} epochs" if trained.finished else f"partial: {trained.partial_note()}"
     print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
-          f"(pretrained {rows[0]['pretrained']}, {trained.epoch} epochs, seed {trained.seed}); percentages:")
+          f"(pretrained {rows[0]['pretrained']}, {length}, seed {trained.seed}); percentages:")
     print(format_ranker_table(rows))
     if args.out:
         appended = append_rows(args.out, rows)
