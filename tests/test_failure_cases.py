@@ -105,6 +105,27 @@ def test_3_a_partial_reid_model_is_refused_and_never_hides_the_finished_one(tmp_
     assert partial.config_hash == f"{finished.config_hash}:partial-1of2"
 
 
+def test_3_a_partial_generator_is_refused_unless_asked_for(people: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "gen"
+    assert main(["train-generator", "--data", str(people), "--out", str(out), "--steps", "4", "--batch-size", "2",
+                 "--stop-at", "2", *TINY]) == 0
+    state = out / "checkpoints" / "latest.pt"
+    generating = ["generate", "--checkpoint", str(state), "--pairs", str(people / "pairs-test.csv"),
+                  "--data", str(people), "--out", str(tmp_path / "images")]
+    capsys.readouterr()
+    assert main(generating) == 2
+    assert _error(capsys) == (f"reid-bench: error: {state} holds a partially trained san (step 2 of 4: the resumable "
+                              "state of an unfinished train-generator run, not its generator.pt); rerun that "
+                              "train-generator command to finish it, or give generate --allow-partial to draw "
+                              "images with it as it is.")
+    assert not (tmp_path / "images").exists()
+    assert main([*generating, "--allow-partial"]) == 0
+    assert main(["eval-generator", "--checkpoint", str(state), "--data", str(people), "--out",
+                 str(tmp_path / "q.csv")]) == 2
+    assert "holds a partially trained san (step 2 of 4" in _error(capsys)
+
+
 def test_4_a_finished_generator_folder_refuses_other_settings(people: Path, tmp_path: Path,
                                                               capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "gen"

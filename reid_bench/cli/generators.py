@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="output folder for <from>___<to>.png (stems, no .jpg)")
     gen.add_argument("--batch-size", type=checks.count("--batch-size"), default=16)
     gen.add_argument("--device", type=checks.device, default="auto", help="auto, cpu, cuda or cuda:N")
+    gen.add_argument("--allow-partial", action="store_true",
+                     help="accept a checkpoint of unfinished training (checkpoints/latest.pt) instead of generator.pt")
     gen.set_defaults(handler=_generate)
 
 
@@ -84,7 +86,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    model = generators.load(args.checkpoint, args.generator)
+    model = generators.load(args.checkpoint, args.generator, allow_partial=args.allow_partial)
     size = model.meta.get("image_size")
     pairs = PoseTransferPairs(load_dataset(args.data), needs=model.needs, image_size=tuple(size) if size else None,
                               pairs=read_pairs_csv(args.pairs))
