@@ -21,8 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--size", type=checks.one_of("--size", SIZES), default=SIZES[0],
                        help=f"image size HxW: {' or '.join(SIZES)} (default {SIZES[0]})")
-    synth.add_argument("--workers", type=checks.count("--workers"), default=None,
-                       help="render processes (default: CPU count)")
+    synth.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
     synth.set_defaults(handler=_synth)
 
     check = commands.add_parser("check", help="validate a dataset folder and print a summary")
