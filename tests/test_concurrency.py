@@ -15,10 +15,9 @@ from generators_fixtures import TINY_OPTIONS
 from PIL import Image
 
 from reid_bench import generators
-from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
+from reid_bench.data import read_pairs_csv
+from reid_bench.generators import checkpoints
 from reid_bench.generators.generate import complete_png, output_name
-from reid_bench.generators.run_config import configure
-from reid_bench.generators.training import train
 from reid_bench.quality.rows import read_rows as read_quality_rows
 from reid_bench.results.rows import read_rows
 
@@ -85,10 +84,8 @@ def test_two_processes_appending_to_one_csv_keep_every_row(tmp_path: Path) -> No
 
 
 def test_two_processes_generating_into_one_folder_both_finish_with_every_image(tmp_path: Path, people: Path) -> None:
-    config = configure("san", data=str(people), preset="quick", options=TINY_OPTIONS["san"], steps=1,
-                       batch_size=2, image_size=(32, 16))
-    pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("san").needs, image_size=(32, 16))
-    checkpoint = train(config, pairs, tmp_path / "san", progress=False).generator
+    model = generators.create("san", **TINY_OPTIONS["san"])
+    checkpoint = checkpoints.save(tmp_path / "generator.pt", checkpoints.record(model))
     out, go = tmp_path / "images", tmp_path / "go"
     pairs_csv = people / "pairs-test.csv"
     command = [str(go), str(checkpoint), str(people), str(pairs_csv), str(out)]
