@@ -9,8 +9,10 @@ A checkpoint is a ``torch.save``'d dict, written atomically (temporary file, the
     meta        free-form run facts: step, preset, perceptual on/off, data, versions
 
 The training loop's resumable state (``checkpoints/latest.pt``) is the same dict with more keys
-(discriminators, optimisers, schedulers, scalers, RNG states, step), so :func:`load` reads both.
-Loading reads with ``weights_only=True``: a checkpoint never runs code.
+(discriminators, optimisers, schedulers, scalers, RNG states, step), so :func:`load` reads both; a
+checkpoint whose ``meta`` says it stopped before its total steps is a partially trained generator,
+which :func:`load` refuses unless ``allow_partial``. Loading reads with ``weights_only=True``
+(:func:`reid_bench.storage.load_torch_file`): a checkpoint never runs code.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
-
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import Generator
 from reid_bench.generators.registry import create
-from reid_bench.storage import atomic_path
+from reid_bench.storage import load_torch_file, save_torch_file
 
 FORMAT = "reid-bench-generator/1"
 
@@ -43,20 +43,14 @@ def record(model: Generator, meta: Mapping[str, Any] | None = None) -> dict[str,
 
 def save(path: str | os.PathLike, checkpoint: Mapping[str, Any]) -> Path:
     """Write ``checkpoint`` (from :func:`record`, maybe with training keys) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save(dict(checkpoint), tmp)
-    return Path(path)
+    return save_torch_file(dict(checkpoint), path)
 
 
 def read(path: str | os.PathLike) -> dict[str, Any]:
     """The checkpoint dict at ``path``, on the CPU; a clear error if it is not one."""
     path = Path(path)
-    if not path.is_file():
-        raise ReidBenchError(f"checkpoint {path} does not exist; pass the generator.pt a training run wrote.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ReidBenchError(f"checkpoint {path} could not be read ({error}); it is damaged or not a checkpoint.") from error
+    checkpoint = load_torch_file(path, "a generator checkpoint",
+                                 "pass the generator.pt that `reid-bench train-generator` writes, or train one again")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ReidBenchError(f"{path} is not a reid-bench generator checkpoint (no format {FORMAT!r}).")
     return checkpoint
@@ -97,15 +91,25 @@ def load_weights(model: Generator, checkpoint: Mapping[str, Any], path: str | os
         ) from error
 
 
-def load(path: str | os.PathLike, generator: str | None = None, **expected: Any) -> Generator:
+def load(path: str | os.PathLike, generator: str | None = None, *, allow_partial: bool = False,
+         **expected: Any) -> Generator:
     """Rebuild the generator a checkpoint holds, with its weights and ``meta``, in eval mode.
 
     ``generator`` and ``expected`` options are checked against the checkpoint: asking for
-    ``load(path, "san", blocks=3)`` from a 5-block checkpoint is a :class:`ReidBenchError`.
+    ``load(path, "san", blocks=3)`` from a 5-block checkpoint is a :class:`ReidBenchError`. A partially
+    trained generator (module docstring) is refused unless ``allow_partial``.
     """
 
     checkpoint = read(path)
     check_matches(checkpoint, path, generator, expected)
+    meta = checkpoint["meta"]
+    if not allow_partial and "total_steps" in meta and int(meta.get("step", 0)) < int(meta["total_steps"]):
+        raise ReidBenchError(
+            f"{path} holds a partially trained {checkpoint['generator']} (step {meta.get('step', 0)} of "
+            f"{meta['total_steps']}: the resumable state of an unfinished train-generator run, not its generator.pt); "
+            "rerun that train-generator command to finish it, or give generate --allow-partial to draw images "
+            "with it as it is."
+        )
     model = create(checkpoint["generator"], **checkpoint["options"])
     load_weights(model, checkpoint, path)
     model.meta = dict(checkpoint["meta"])

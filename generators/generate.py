@@ -5,8 +5,18 @@ person in the target's pose, at the size the generator was trained at. The ``.jp
 are dropped (Market-1501 and SynthPeople stems are unique, and the PNG suffix is the file's own);
 :func:`output_name` and :func:`parse_output_name` are the one place that rule lives.
 
-Each PNG is written under a temporary name and renamed, so a file that exists is complete; an
-interrupted run resumes by skipping the pairs whose PNG exists.
+Each PNG is written under a temporary name of its own process and renamed
+(:func:`reid_bench.storage.atomic_path`), so two runs into one folder never share a temporary file,
+and a file that exists was complete when it was written. An interrupted run resumes: a PNG already
+there is kept if it decodes whole (a 0-byte or truncated one, left by a copy or another tool, is
+made again).
+
+Resuming gives the images an uninterrupted run gives, bit for bit: the pairs are cut into fixed
+batches (pairs ``0..B-1``, ``B..2B-1``, ... of the full list, whatever exists already), and a batch
+with a missing image is computed whole, so every image is computed in the same batch as before.
+(A convolution's floating-point result can depend on the batch it runs in: oneDNN and cuDNN pick
+their kernels by batch size, and a resumed run that batched only the missing pairs drew one pixel
+one grey level off.)
 
 With ``composite=True`` each generated person is pasted onto the target image's own scene
 through the target's body mask (``tgt_mask``): ``mask * generated + (1 - mask) * target``. That
@@ -29,12 +39,13 @@ from typing import Any
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from reid_bench import accel
+from reid_bench import accel, checks
 from reid_bench.generators.base import Generator
 from reid_bench.generators.samples import to_uint8
+from reid_bench.storage import atomic_path
 
 SEPARATOR = "___"
 
@@ -63,9 +74,18 @@ class GenerateSummary:
 
 
 def _write_png(path: Path, pixels: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(pixels).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format="PNG")
+
+
+def complete_png(path: Path) -> bool:
+    """Whether ``path`` is a PNG that decodes whole (a 0-byte or truncated file is not)."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):  # PIL's errors for a missing, empty, truncated or foreign file
+        return False
+    return image.format == "PNG"
 
 
 @torch.no_grad()
@@ -80,28 +100,31 @@ def generate(model: Generator, pairs: Dataset, out: str | os.PathLike, *, batch_
     weights are converted in place, to NCHW when it is False). ``composite`` pastes each image onto
     its target's scene (module docstring; the pairs must carry ``tgt_mask``).
     """
-    out = Path(out)
+    checks.at_least(batch_size, 1, "batch_size")
+    out = checks.output_folder(out, "the output folder")
     out.mkdir(parents=True, exist_ok=True)
     names = [output_name(source, target) for source, target in _pair_names(pairs)]
-    todo = [index for index, name in enumerate(names) if not (out / name).exists()]
-    device = torch.device(device)
+    missing = {index for index, name in enumerate(names) if not complete_png(out / name)}
+    batches = [list(range(start, min(start + batch_size, len(names)))) for start in range(0, len(names), batch_size)]
+    todo = [batch for batch in batches if missing.intersection(batch)]  # whole batches (module docstring)
+    device = accel.pick_device(device)
     precision = accel.resolve_amp(amp, device)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(device, memory_format=layout).eval()
-    loader = DataLoader(Subset(pairs, todo), batch_size=batch_size, num_workers=workers,
-                        pin_memory=device.type == "cuda")
-    bar = tqdm(total=len(todo), desc=f"generate {model.name}", unit="img", disable=not progress)
-    for batch in loader:
+    loader = DataLoader(pairs, batch_sampler=todo, num_workers=workers, pin_memory=device.type == "cuda")
+    bar = tqdm(total=len(missing), desc=f"generate {model.name}", unit="img", disable=not progress)
+    for indices, batch in zip(todo, loader):
         batch = accel.move_batch(batch, device, channels_last)
         with accel.autocast(device, precision):
             images = model(batch)
         if composite:
             images = composite_onto_target(images.float(), batch)
-        for source, target, pixels in zip(batch["src_name"], batch["tgt_name"], to_uint8(images)):
-            _write_png(out / output_name(source, target), pixels)
-        bar.update(len(batch["src_name"]))
+        wanted = [position for position, index in enumerate(indices) if index in missing]
+        for position, pixels in zip(wanted, to_uint8(images[wanted])):
+            _write_png(out / output_name(batch["src_name"][position], batch["tgt_name"][position]), pixels)
+        bar.update(len(wanted))
     bar.close()
-    return GenerateSummary(out, len(todo), len(names) - len(todo), skipped)
+    return GenerateSummary(out, len(missing), len(names) - len(missing), skipped)
 
 
 def composite_onto_target(images: torch.Tensor, batch: dict) -> torch.Tensor:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.storage import load_torch_file
 
 # torchvision's VGG-19 ("E") features: channel counts, "M" = 2x2 max-pool.
 _VGG19_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
@@ -114,11 +115,7 @@ def _vgg19_features(length: int) -> nn.Sequential:
 
 
 def _load_features(features: nn.Sequential, path: Path) -> None:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ReidBenchError(f"VGG-19 weights {path} could not be read ({error}); "
-                             "pass torchvision's vgg19-dcbb9e9d.pth.") from error
+    state = load_torch_file(path, "VGG-19 weights", "pass torchvision's vgg19-dcbb9e9d.pth")
     wanted = {key: f"features.{key}" for key in features.state_dict()}
     missing = [source for source in wanted.values() if source not in state]
     if missing:

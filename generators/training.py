@@ -20,7 +20,14 @@ An output folder holds::
 Rerunning the same command resumes from ``checkpoints/latest.pt``: the batch order is a function
 of (seed, step) (:class:`StepBatchSampler`) and every RNG state is restored, so an interrupted and
 resumed CPU run ends with the same weights as an uninterrupted one. Logging, samples and
-checkpoints happen on rank 0 only (:func:`reid_bench.distributed.is_main`).
+checkpoints happen on rank 0 only (:func:`reid_bench.distributed.is_main`). A finished folder
+(``generator.pt``) is reused only for the settings it was trained with (those that change the
+weights, :data:`_RESUME_KEYS`, and the total steps, data and identity network); other settings are
+refused with one sentence naming the difference, as they are for a half-finished folder.
+
+Ctrl-C lets the step in progress finish, writes a checkpoint and stops with a sentence saying
+which step was saved (:class:`_DeferredInterrupt`); a second Ctrl-C stops at once, keeping the
+last consistent checkpoint.
 
 Recipe terms: the loop adds two terms to every generator's own objective, so that SAN and every
 baseline get the same treatment (``GeneratorSettings``; both 0, off, by default, and the paper
@@ -57,6 +64,8 @@ from __future__ import annotations
 import csv
 import os
 import random
+import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -82,8 +91,11 @@ from reid_bench.profiling import OFF, Profile, Timing, time_calls
 from reid_bench.records import write_run_record
 from reid_bench.storage import atomic_path, exclusive_folder
 
-# Settings that change the arithmetic of a run: a resumed run must use the same ones.
-_RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed")
+# Settings that change the arithmetic of a run: a resumed run must use the same ones, and a finished
+# generator.pt is reused only for the same ones (with the same total steps, data and identity network).
+_RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed", "foreground_weight",
+                "identity_weight", "identity_feature_weight", "identity_warmup")
+_STOP = "_interrupt"  # the Ctrl-C flag, averaged over the ranks with the losses so that all stop at one step
 
 
 @dataclass(frozen=True)
@@ -309,13 +321,10 @@ class _Trainer:
 
     def restore(self, state: Mapping[str, Any], path: Path) -> int:
         checkpoints.load_weights(self.model, state, path)
-        stored, current = state["settings"], self.config.settings_dict()
-        changed = [k for k in _RESUME_KEYS if stored.get(k) != current.get(k)]
-        if state["meta"].get("total_steps") != self.total:
-            changed.append("total steps")
+        changed = changed_settings(state["settings"], state["meta"], self.config, self.total)
         if changed:
             raise ReidBenchError(
-                f"{path} was trained with other settings ({', '.join(changed)}); rerun with the same "
+                f"{path} was trained with other settings ({'; '.join(changed)}); rerun with the same "
                 "settings to resume, or choose another --out."
             )
         self.discriminators.load_state_dict(state["discriminators"])
@@ -335,6 +344,7 @@ class _Trainer:
             "identity": self.config.identity,
             "data": self.config.data,
             "config_hash": self.config.config_hash(),
+            "settings": self.config.settings_dict(),
         }
 
 
@@ -370,6 +380,72 @@ def time_steps(config: RunConfig, batch: Batch, *, device: str | torch.device = 
     return training, time_calls(forward, timed, warmup, batch=size)
 
 
+def changed_settings(stored: Mapping[str, Any], meta: Mapping[str, Any], config: RunConfig, total: int) -> list[str]:
+    """What differs between a checkpoint's run (its ``settings`` and ``meta``) and ``config`` of ``total``
+    steps, among what changes the trained weights (:data:`_RESUME_KEYS`), as "seed 0 (now 7)" clauses."""
+    current = config.settings_dict()
+    changed = [f"{key} {stored.get(key)} (now {current.get(key)})" for key in _RESUME_KEYS
+               if stored.get(key) != current.get(key)]
+    if meta.get("total_steps") != total:
+        changed.append(f"total steps {meta.get('total_steps')} (now {total})")
+    changed += [f"{key} {meta[key]} (now {now})" for key, now in (("data", config.data), ("identity", config.identity))
+                if key in meta and meta[key] != now]
+    return changed
+
+
+def _check_finished(path: Path, checkpoint: Mapping[str, Any], config: RunConfig, total: int) -> None:
+    """Refuse a finished ``generator.pt`` of another run in the folder: it is reused only for its own settings."""
+    checkpoints.check_matches(checkpoint, path, config.generator, config.options)
+    meta = checkpoint["meta"]
+    if "settings" in meta:
+        changed = changed_settings(meta["settings"], meta, config, total)
+    elif meta.get("total_steps", 0) and meta.get("config_hash") != config.config_hash():  # written before settings
+        changed = [f"config hash {meta.get('config_hash')} (now {config.config_hash()})"]
+    else:  # nothing was trained (a generator without parameters): no setting changes it
+        changed = []
+    if changed:
+        raise ReidBenchError(
+            f"{path.parent} already holds a finished {checkpoint['generator']} model trained with other settings "
+            f"({'; '.join(changed)}); give another --out to train one with these settings, or rerun with the "
+            "same settings to reuse it."
+        )
+
+
+class _DeferredInterrupt:
+    """Ctrl-C during the loop: the step in progress completes, is saved, and the loop then stops.
+
+    The first SIGINT only sets :attr:`requested` (the loop checks it after each step, the ranks
+    agreeing through the averaged losses); a second one interrupts at once, as Python's own handler
+    does. Installed only in the main thread over Python's default handler, else a no-op.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._installed = (threading.current_thread() is threading.main_thread()
+                           and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        if self._installed:
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def close(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupted(step: int, saved: int, total: int, state_path: Path) -> str:
+    """The sentence for Ctrl-C at ``step``: what was saved (``saved`` steps, 0 = nothing) and what a rerun does."""
+    if saved == 0:
+        return (f"interrupted at step {step} of {total} before any checkpoint; nothing was saved, and a rerun of "
+                "the same command starts from step 0.")
+    lost = f" (the {step - saved} steps after it were not saved)" if step > saved else ""
+    return (f"interrupted at step {step} of {total}; step {saved} is saved in {state_path}{lost}, and a rerun "
+            f"of the same command resumes from step {saved}.")
+
+
 def loop_needs(settings: GeneratorSettings) -> frozenset[str]:
     """What the loop's own terms read from the sample dict besides a generator's ``needs``."""
     return frozenset({"mask"}) if settings.foreground_weight else frozenset()
@@ -382,7 +458,14 @@ def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, s
     workers = settings.workers if cuda else 0
     return DataLoader(pairs, batch_sampler=sampler, num_workers=workers, pin_memory=cuda,
                       generator=torch.Generator().manual_seed(settings.seed + start),
-                      persistent_workers=workers > 0)
+                      persistent_workers=workers > 0, worker_init_fn=_ignore_interrupt if workers else None)
+
+
+def _ignore_interrupt(worker: int) -> None:
+    """Loader workers ignore Ctrl-C, which the terminal sends them too: a worker killed by it would end
+    the loop with a loader error before the step in progress could finish and be saved
+    (:class:`_DeferredInterrupt`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_pairs: Dataset | None = None,
@@ -435,7 +518,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
     total = settings.total_steps(len(pairs))
     final, state_path = out / "generator.pt", out / "checkpoints" / "latest.pt"
     if final.exists():
-        checkpoints.check_matches(checkpoints.read(final), final, config.generator, config.options)
+        _check_finished(final, checkpoints.read(final), config, total)
         return TrainResult(out, total, total, True, config.perceptual)
     distributed.per_rank(min(settings.batch_size, len(pairs)), "pairs")
     device = distributed.init_from_env(pick_device(device))
@@ -479,11 +562,14 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
                disable=not (progress and main), dynamic_ncols=True)
     started = time.perf_counter()
     mid_step = False  # an interrupt inside a step leaves D updated and G not: keep the last checkpoint then
+    ctrl_c = _DeferredInterrupt()
     try:
         for batch in profile.iterate(_loader(pairs, settings, device, step, stop), "data"):
             mid_step = True
             batch = move_batch(batch, device, settings.channels_last)
-            terms = distributed.mean_over_ranks(trainer.step(batch, profile, step), device)
+            terms = {**trainer.step(batch, profile, step), _STOP: float(ctrl_c.requested)}
+            terms = distributed.mean_over_ranks(terms, device)
+            interrupted = float(terms.pop(_STOP)) > 0
             step, mid_step = step + 1, False
             bar.update(1)
             if log is not None:
@@ -494,15 +580,21 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
             if main and (step % settings.sample_every == 0 or step == total):
                 with profile.section("samples"):
                     trainer.samples(out / "samples" / f"step_{step:07d}.png", shown)
-            if main and step < total and (step % settings.checkpoint_every == 0 or step == stop):
-                with profile.section("checkpoint"):
-                    checkpoints.save(state_path, trainer.state(step))
+            if step < total and (step % settings.checkpoint_every == 0 or step == stop):
+                if main:
+                    with profile.section("checkpoint"):
+                        checkpoints.save(state_path, trainer.state(step))
                 saved = step
+            if interrupted and step < stop:
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
-        if main and step > saved and not mid_step:
-            checkpoints.save(state_path, trainer.state(step))
-        raise
+        if step > saved and not mid_step:
+            if main:
+                checkpoints.save(state_path, trainer.state(step))
+            saved = step
+        raise KeyboardInterrupt(_interrupted(step, saved, total, state_path)) from None
     finally:
+        ctrl_c.close()
         bar.close()
     finished = step == total
     if main and finished:

@@ -3,7 +3,7 @@
 One place for the choices every trainer and extractor makes (the Re-ID trainers, the generator
 loop, feature extraction, generation):
 
-- **Device**: ``auto`` is CUDA when available, else the CPU.
+- **Device**: ``auto`` is CUDA when available, else the CPU; a device this machine lacks is refused.
 - **Mixed precision** (``amp``): ``auto`` is bf16 on a GPU that supports it, else fp16 (with a
   ``GradScaler``); on the CPU bf16 when the processor has native bf16 instructions (AMX or
   AVX512-BF16, through oneDNN), else full precision, since emulated bf16 is slower than fp32.
@@ -32,10 +32,29 @@ COMPILE_CHOICES = ("off", "default", "reduce-overhead", "max-autotune")  # off, 
 
 
 def pick_device(name: str | torch.device | None = None) -> torch.device:
-    """``name`` if given (``auto`` and ``None``: CUDA when available, else CPU)."""
-    if name is not None and str(name) != "auto":
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``name`` if this machine has it (``auto`` and ``None``: CUDA when available, else CPU).
+
+    Only ``cpu``, ``cuda`` and ``cuda:N`` are accepted; an unknown name, or a GPU that torch cannot
+    see, is one sentence here rather than a CUDA driver error in the middle of a run.
+    """
+    if name is None or str(name) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise ReidBenchError(f"device {str(name)!r} is not a device; give auto, cpu, cuda or cuda:N.") from None
+    if device.type == "cpu":
+        return device
+    if device.type != "cuda":
+        raise ReidBenchError(f"device {str(name)!r}: reid-bench runs on cpu or cuda; give auto, cpu, cuda or cuda:N.")
+    if not torch.cuda.is_available():
+        raise ReidBenchError(f"device {name} asks for a GPU, but torch finds no CUDA device on this machine; "
+                             "give --device cpu (or auto, which picks the CPU here).")
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index >= count:
+        raise ReidBenchError(f"device {name} asks for GPU {device.index}, but this machine has {count} "
+                             f"(cuda:0 to cuda:{count - 1}); give one of those.")
+    return device
 
 
 def native_cpu_bf16() -> bool:

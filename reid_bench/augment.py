@@ -44,7 +44,7 @@ from reid_bench.data.pose_maps import read_parsing
 from reid_bench.data.pose_model import CORE_POINTS
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.generate import generate, output_name
-from reid_bench.storage import atomic_path
+from reid_bench.storage import atomic_path, locked
 
 POSE_STRATEGIES = ("random", "kmeans", "compatible")
 WORN_LABELS = tuple(range(1, 13))  # hat .. skirt in LIP's order (reid_bench.data.vocabulary.LIP_LABELS)
@@ -139,15 +139,22 @@ def write_augmented_set(dataset: ReidDataset, model, pairs: list[tuple[str, str]
     """Generate every pair into ``out/bounding_box_train/`` with ``manifest.csv``; returns ``out``.
 
     ``composite="target"`` pastes each person onto its target's scene (module docstring). Generation
-    resumes file by file in ``out.partial``; ``out`` appears only when complete.
+    resumes file by file in ``out.partial``; ``out`` appears only when complete. A second process
+    making the same set at once waits for the first (:func:`reid_bench.storage.locked`), then reuses it.
     """
-
     out = Path(out)
-    if (out / MANIFEST).is_file():
-        return out
+    with locked(out):
+        if not (out / MANIFEST).is_file():
+            _write_augmented_set(dataset, model, pairs, out, checkpoint_id, composite == "target", batch_size,
+                                 device, workers, progress)
+    return out
+
+
+def _write_augmented_set(dataset: ReidDataset, model, pairs: list[tuple[str, str]], out: Path, checkpoint_id: str,
+                         composite: bool, batch_size: int, device: str, workers: int, progress: bool) -> None:
+    """The body of :func:`write_augmented_set`, under its lock."""
     partial = out.with_name(out.name + ".partial")
     images = partial / MARKET_FOLDERS["train"]
-    composite = composite == "target"
     needs = model.needs | ({"mask"} if composite else set())
     source_pairs = PoseTransferPairs(dataset, "train", needs=needs, pairs=pairs)
     generate(model, source_pairs, images, batch_size=batch_size, device=device, workers=workers,
@@ -161,7 +168,6 @@ def write_augmented_set(dataset: ReidDataset, model, pairs: list[tuple[str, str]
             writer.writerow([output_name(source, target), source, target, camera, model.name, checkpoint_id])
     with atomic_path(out) as tmp:
         os.replace(partial, tmp)
-    return out
 
 
 def augmented_records(dataset: ReidDataset, folder: str | os.PathLike) -> list[ImageRecord]:

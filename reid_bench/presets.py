@@ -46,6 +46,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from reid_bench import checks
 from reid_bench.accel import AMP_CHOICES, COMPILE_CHOICES
 from reid_bench.data.synth import SynthConfig
 from reid_bench.errors import ReidBenchError
@@ -98,6 +99,30 @@ class GeneratorSettings(AccelSettings):
     # person (DG-Net's identity loss; the network is the real-only IDE of the run, never a VGG)
     identity_feature_weight: float = 0.0  # 1 - cosine of that network's features of generated and real target
     identity_warmup: int = 0  # steps over which both identity weights ramp linearly up from 0
+
+    def __post_init__(self) -> None:
+        """Reject values the loop cannot run, naming the field as ``--set generator.FIELD`` spells it,
+        whichever way it was set (a flag, ``--set``, or the library)."""
+        for name in ("batch_size", "log_every", "sample_every", "sample_count", "checkpoint_every"):
+            checks.at_least(getattr(self, name), 1, f"generator.{name}")
+        for name in ("steps", "epochs"):
+            if getattr(self, name) is not None:
+                checks.at_least(getattr(self, name), 1, f"generator.{name}")
+        if self.steps is None and self.epochs is None:
+            raise ReidBenchError("the generator settings give neither steps nor epochs; set generator.steps=N.")
+        checks.at_least(self.workers, 0, "generator.workers")
+        checks.at_least(self.identity_warmup, 0, "generator.identity_warmup")
+        if self.image_size is not None:
+            for side in self.image_size:
+                checks.at_least(side, 1, "each side of generator.image_size")
+        negative = [name for name in ("foreground_weight", "identity_weight", "identity_feature_weight")
+                    if not getattr(self, name) >= 0]
+        if not self.lr > 0 or negative:
+            raise ReidBenchError(f"generator.lr must be above 0 and {', '.join(negative) or 'the loss weights'} "
+                                 "at least 0.")
+        if self.amp not in AMP_CHOICES or self.compile not in COMPILE_CHOICES:
+            raise ReidBenchError(f"generator amp {self.amp!r} or compile {self.compile!r} is not one of "
+                                 f"{', '.join(AMP_CHOICES)} and {', '.join(COMPILE_CHOICES)}.")
 
     def total_steps(self, pairs: int) -> int:
         """Steps of the whole run over ``pairs`` training pairs: ``steps``, else ``epochs`` epochs of

@@ -1,7 +1,9 @@
 """The ``reid-bench`` command: parses arguments and calls the library, nothing more.
 
-Each sub-module adds its sub-commands through ``register(subparsers)``; ``main`` turns a
-:class:`~reid_bench.errors.ReidBenchError` into one line on stderr and exit status 2.
+Each sub-module adds its sub-commands through ``register(subparsers)``; every value a flag takes is
+checked while the arguments are parsed (:mod:`reid_bench.checks`), before any work. ``main`` turns a
+:class:`~reid_bench.errors.ReidBenchError` (and a full disk) into one line on stderr and exit
+status 2, and Ctrl-C into one line saying what was kept (exit status 130).
 ``reid-bench --nproc N run|train-reid|train-generator ...`` runs that command in N processes: it
 re-executes itself through ``python -m torch.distributed.run --standalone --nproc_per_node N -m
 reid_bench ...`` (torchrun on one machine), exactly as a user may launch it by hand.
@@ -23,6 +25,7 @@ from reid_bench.cli import reid as reid_commands
 from reid_bench.cli import results as results_commands
 from reid_bench.cli import run as run_commands
 from reid_bench.errors import ReidBenchError
+from reid_bench.storage import DISK_FULL, disk_full_message
 
 COMMAND_MODULES = [run_commands, data_commands, generator_commands, reid_commands, quality_commands, results_commands]
 DISTRIBUTED_COMMANDS = ("run", "train-reid", "train-generator")  # the commands that train under torchrun
@@ -73,20 +76,30 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"reid-bench: warning: {message}", file=sys.stderr)
 
 
+# Said on Ctrl-C when the interrupted code did not say what it kept (KeyboardInterrupt's message).
+INTERRUPTED = ("interrupted; every output finished before the interrupt (checkpoints, images, rows) is kept, "
+               "the work since the last of them is not, and a rerun of the same command continues from them.")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     warnings.filterwarnings("once", category=UserWarning, module="reid_bench")  # e.g. missing weights: once
     try:
+        args = build_parser().parse_args(argv)
         if args.nproc != 1 and not getattr(args, "plan", False):  # a plan runs here, once, for N processes
             return _launch(args, argv)
         return int(args.handler(args) or 0)
     except ReidBenchError as error:
         print(f"reid-bench: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("reid-bench: interrupted; completed steps are kept and a rerun resumes.", file=sys.stderr)
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            raise
+        print(f"reid-bench: error: {disk_full_message(error.filename)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        print(f"reid-bench: {str(interrupt) or INTERRUPTED}", file=sys.stderr)
         return 130
 
 

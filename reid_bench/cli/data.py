@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from reid_bench import checks
 from reid_bench.data import load_dataset
 from reid_bench.data.check import check_dataset
 from reid_bench.data.patn_pairs import PATN_TEST_PAIRS
 from reid_bench.data.prepare import MASK_METHODS, PrepareOptions, prepare_dataset
-from reid_bench.data.synth import SynthConfig, parse_size, render_dataset
+from reid_bench.data.synth import MIN_IDENTITIES, SIZES, SynthConfig, parse_size, render_dataset
 from reid_bench.generators.readiness import readiness
 
 
@@ -17,10 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
 
     synth = commands.add_parser("synth", help="render the SynthPeople dataset (Market-1501 layout)")
-    synth.add_argument("--out", required=True, help="output folder (must not exist, or be empty)")
-    synth.add_argument("--ids", type=int, default=300, help="identities in all, split half train / half test")
+    synth.add_argument("--out", type=checks.folder("--out"), required=True,
+                       help="output folder (must not exist, or be empty)")
+    synth.add_argument("--ids", type=checks.count("--ids", MIN_IDENTITIES), default=300,
+                       help=f"identities in all, split half train / half test ({MIN_IDENTITIES} or more)")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--size", default="128x64", help="image size HxW: 128x64 (default) or 256x128")
+    synth.add_argument("--size", type=checks.one_of("--size", SIZES), default=SIZES[0],
+                       help=f"image size HxW: {' or '.join(SIZES)} (default {SIZES[0]})")
     synth.add_argument("--workers", type=int, default=None, help="render processes (default: CPU count)")
     synth.set_defaults(handler=_synth)
 

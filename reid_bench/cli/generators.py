@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_bench import distributed, generators, presets
-from reid_bench.accel import pick_device
+from reid_bench import checks, distributed, generators, presets
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.data.inputs import input_sources
 from reid_bench.generators.generate import generate
@@ -28,20 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--data", required=True, help="dataset folder (Market-1501 layout with pairs CSVs)")
     train.add_argument("--preset", default="quick",
                        help=f"{', '.join(PRESETS)}: the generator settings of that run preset (default quick: CPU, SynthPeople)")
-    train.add_argument("--steps", type=int, default=None, help="total iterations (default: the preset's)")
-    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--steps", type=checks.count("--steps"), default=None,
+                       help="total iterations (default: the preset's)")
+    train.add_argument("--batch-size", type=checks.count("--batch-size"), default=None)
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                        help="override any setting, typed by its declaration: model.blocks=3 (an option of the generator), "
                             "generator.lr=1e-4, accel.compile=default, accel.sync_bn=true (repeatable; "
                             "reid_bench/presets.py)")
-    train.add_argument("--out", default=None, help="output folder (default: the cache, printed)")
+    train.add_argument("--out", type=checks.folder("--out"), default=None,
+                       help="output folder (default: the cache, printed)")
     train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--identity-model", default=None, metavar="CHECKPOINT",
                        help="a train-reid checkpoint of real images: the frozen network of the identity term "
                             "(--set generator.identity_weight=W / generator.identity_feature_weight=W)")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--stop-at", type=int, default=None, help="stop after this step with a checkpoint; rerun to continue")
+    train.add_argument("--device", type=checks.device, default="auto", help="auto, cpu, cuda or cuda:N")
+    train.add_argument("--stop-at", type=checks.count("--stop-at"), default=None,
+                       help="stop after this step with a checkpoint; rerun to continue")
     train.add_argument("--profile", action="store_true",
                        help="write where the time went (data, each part of a step, samples, checkpoints) to OUT/profile.csv")
     train.set_defaults(handler=_train)
@@ -51,9 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--checkpoint", required=True, help="generator.pt written by train-generator")
     gen.add_argument("--pairs", required=True, help="CSV with header from,to")
     gen.add_argument("--data", required=True, help="dataset folder holding the images of the pairs")
-    gen.add_argument("--out", required=True, help="output folder for <from>___<to>.png (stems, no .jpg)")
-    gen.add_argument("--batch-size", type=int, default=16)
-    gen.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    gen.add_argument("--out", type=checks.folder("--out"), required=True,
+                     help="output folder for <from>___<to>.png (stems, no .jpg)")
+    gen.add_argument("--batch-size", type=checks.count("--batch-size"), default=16)
+    gen.add_argument("--device", type=checks.device, default="auto", help="auto, cpu, cuda or cuda:N")
+    gen.add_argument("--allow-partial", action="store_true",
+                     help="accept a checkpoint of unfinished training (checkpoints/latest.pt) instead of generator.pt")
     gen.set_defaults(handler=_generate)
 
 
@@ -98,11 +103,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    model = generators.load(args.checkpoint, args.generator)
+    model = generators.load(args.checkpoint, args.generator, allow_partial=args.allow_partial)
     size = model.meta.get("image_size")
     pairs = PoseTransferPairs(load_dataset(args.data), needs=model.needs, image_size=tuple(size) if size else None,
                               pairs=read_pairs_csv(args.pairs))
-    summary = generate(model, pairs, args.out, batch_size=args.batch_size,
-                       device=pick_device(args.device), skipped=pairs.skipped)
+    summary = generate(model, pairs, args.out, batch_size=args.batch_size, device=args.device, skipped=pairs.skipped)
     print(summary)
     return 0

@@ -10,15 +10,15 @@ import argparse
 import logging
 import warnings
 
-from reid_bench import distributed, presets
+from reid_bench import checks, distributed, presets
 from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.profiling import Profile
 from reid_bench.reid import TRAINERS, load_checkpoint, train_reid
-from reid_bench.results.plots import cmc_path, load_cmc, save_cmc
-from reid_bench.results.rows import append_rows
+from reid_bench.results.plots import add_cmc, cmc_path
+from reid_bench.results.rows import append_rows, check_destination
 from reid_bench.results.tables import format_ranker_table
 
 
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="resnet50, resnet18, tiny, torchvision:<model> or torchreid:<model> (default: the preset's: "
                             "resnet50 for market/deepfashion, resnet18 for quick)")
     train.add_argument("--backbone-weights", default=None, help="ImageNet weights file (else the torch hub cache)")
-    train.add_argument("--epochs", type=int, default=None,
+    train.add_argument("--epochs", type=checks.count("--epochs"), default=None,
                        help="the preset's epochs, its lr decay kept at the same share of training")
     train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                        help="override any setting, typed by its declaration: reid.sampler=pk, reid.bn_neck=true, "
@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--profile", action="store_true",
                        help="write where the time went (data, forward, backward, optimiser, checkpoints) to profile.csv "
                             "beside checkpoint.pt")
-    train.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
-    train.add_argument("--out", default=None,
+    train.add_argument("--device", type=checks.device, default=None,
+                       help="cpu, cuda, cuda:1 (default: cuda when available)")
+    train.add_argument("--out", type=checks.folder("--out"), default=None,
                        help="run folder for checkpoint.pt (default: $REID_BENCH_CACHE/reid/<config hash>)")
     train.set_defaults(handler=_train)
 
@@ -50,8 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--data", required=True, help="dataset folder")
     evaluate.add_argument("--checkpoint", required=True, help="checkpoint.pt written by train-reid")
     evaluate.add_argument("--ranker", default="euclidean", help="comma-separated rankers, e.g. euclidean,xqda,kissme")
-    evaluate.add_argument("--device", default=None)
-    evaluate.add_argument("--out", default=None, help="results CSV to append the rows to")
+    evaluate.add_argument("--device", type=checks.device, default=None,
+                          help="cpu, cuda, cuda:1 (default: cuda when available)")
+    evaluate.add_argument("--out", type=checks.file("--out", "give the path of a results CSV to append the rows to"),
+                          default=None, help="results CSV to append the rows to")
+    evaluate.add_argument("--allow-partial", action="store_true",
+                          help="evaluate a checkpoint whose training has not finished (its rows are marked partial)")
     evaluate.set_defaults(handler=_evaluate)
 
 
@@ -84,17 +89,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.ranker.split(",") if name.strip()]
     if not names:
         raise ReidBenchError("--ranker names no ranker; give e.g. euclidean,xqda,kissme.")
+    if args.out:
+        check_destination(args.out)  # a folder or a foreign CSV is refused before the features are computed
     dataset = load_dataset(args.data)
     trained = load_checkpoint(args.checkpoint, device=args.device)
-    rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True)
+    rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True,
+                                    allow_partial=args.allow_partial)
+    length = f"{trained.epoch} epochs" if trained.finished else f"partial: {trained.partial_note()}"
     print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
-          f"(pretrained {rows[0]['pretrained']}, {trained.epoch} epochs, seed {trained.seed}); percentages:")
+          f"(pretrained {rows[0]['pretrained']}, {length}, seed {trained.seed}); percentages:")
     print(format_ranker_table(rows))
     if args.out:
         appended = append_rows(args.out, rows)
         if appended:  # CMC curves of this model, keyed by ranker, beside the CSV
-            path = cmc_path(args.out, appended[0])
-            save_cmc(path, {**(load_cmc(path) if path.exists() else {}), **curves})
+            add_cmc(cmc_path(args.out, appended[0]), curves)
         print(f"{len(appended)} rows appended to {args.out}"
               + (f" ({len(rows) - len(appended)} were already there)" if len(appended) < len(rows) else ""))
     return 0

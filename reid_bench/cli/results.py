@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reid_bench import checks
 from reid_bench.results import compare_rows, format_comparison, read_rows
 from reid_bench.results.table_files import write_tables
 
@@ -21,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tables = subparsers.add_parser(
         "tables", help="the Re-ID augmentation table (and Table 1 for image-quality rows) as Markdown, LaTeX, CSV")
     tables.add_argument("results", nargs="+", metavar="RESULTS", help="results CSVs or folders of them")
-    tables.add_argument("--out", default=None, help="output folder (default: tables/ beside the first input)")
+    tables.add_argument("--out", type=checks.folder("--out"), default=None,
+                        help="output folder (default: tables/ beside the first input)")
     tables.add_argument("--published", default=None,
                         help="published numbers CSV (default: the one reid-bench ships, unless one is among the inputs)")
     tables.set_defaults(handler=_tables)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reid_bench import distributed, generators
+from reid_bench import checks, distributed, generators
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import PRESETS, parse_overrides
 from reid_bench.reid import TRAINERS
@@ -17,7 +17,8 @@ RUN_SECTIONS = ("generator", "reid", "accel", "run", "model")
 # Flags that are a --set of one field: (flag, section.field, argparse options, help). The recipe levers
 # (how generated images are made and enter Re-ID training) are recorded in every result row's recipe.
 ALIASES = (
-    ("--generator-steps", "generator.steps", dict(type=int), "the generator's training steps"),
+    ("--generator-steps", "generator.steps", dict(type=checks.count("--generator-steps")),
+     "the generator's training steps"),
     ("--backbone", "reid.backbone", dict(), "the Re-ID backbone: resnet50, resnet18, tiny, torchreid:<name>"),
     ("--poses", "run.poses", dict(choices=("random", "kmeans", "compatible")),
      "target poses of the augmentation (default random; compatible: people wearing the same labels)"),
@@ -48,26 +49,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Does GENERATOR's augmentation help Re-ID? Without --data it runs on SynthPeople, "
                     "rendered once into the cache; every step is cached and resumes after an interruption.")
     run.add_argument("--generator", required=True, help="a generator name (reid-bench run --generator san), or none")
-    run.add_argument("--factor", type=int, default=3, help="K: each training image counts K times (default 3)")
+    run.add_argument("--factor", type=checks.count("--factor"), default=3,
+                     help="K: each training image counts K times (default 3)")
     run.add_argument("--data", default=None, help="dataset folder (default: SynthPeople, the embedded dataset)")
     run.add_argument("--preset", default=None,
                      help=f"{', '.join(PRESETS)} (default: quick without a GPU; with one synth-gpu without "
                           "--data, market or deepfashion by the --data folder)")
     run.add_argument("--seeds", default="1", help="comma-separated seeds, e.g. 1,2,3 (default 1)")
-    run.add_argument("--out", default="results", help="folder of results.csv, run records and figures")
+    run.add_argument("--out", type=checks.folder("--out"), default="results",
+                     help="folder of results.csv, run records and figures")
     run.add_argument("--trainers", default="ide,siamese", help="ide, siamese or both (default)")
     run.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranking of every protocol")
     run.add_argument("--generator-checkpoint", default=None, help="a trained generator.pt instead of training one")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                      help="override any preset field, typed by its declaration: generator.steps=500, reid.epochs=12, "
                           "accel.amp=off, run.poses=kmeans, model.blocks=3 (repeatable; reid_bench/presets.py)")
-    run.add_argument("--reid-epochs", type=int, default=None,
+    run.add_argument("--reid-epochs", type=checks.count("--reid-epochs"), default=None,
                      help="the Re-ID models' epochs, the lr decay kept at the same share of training")
     for flag, field, options, text in ALIASES:
         run.add_argument(flag, default=None, dest=_dest(flag), help=f"{text} (= --set {field}=...)", **options)
     run.add_argument("--backbone-weights", default=None, help="ImageNet weights of the Re-ID backbone")
     run.add_argument("--vgg-weights", default=None, help="VGG-19 weights for the perceptual loss")
-    run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    run.add_argument("--device", type=checks.device, default=None,
+                     help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--profile", action="store_true",
                      help="write where the time went, step by step, to OUT/profile.csv and print the largest steps")
     run.add_argument("--plan", action="store_true",

@@ -33,15 +33,18 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from reid_bench import checks
 from reid_bench.data import pose_model as pm
 from reid_bench.data import synth_appearance as sa
 from reid_bench.data import synth_body, synth_scene
 from reid_bench.data.vocabulary import LIP_PALETTE
 from reid_bench.errors import ReidBenchError
-from reid_bench.storage import atomic_path, cache_root, config_hash
+from reid_bench.storage import atomic_path, cache_root, config_hash, locked
 
 SPLIT_FOLDERS = {"train": "bounding_box_train", "test": "bounding_box_test", "query": "query"}
 FORMAT_VERSION = 1
+SIZES = ("128x64", "256x128")  # HxW: Market-1501's crops, and twice that
+MIN_IDENTITIES = 2  # one to train on and one to test on
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,12 @@ class SynthConfig:
     occluder_rate: float = 0.08  # an object in front of the person
     train_pairs_per_id: int = 60  # at most, in pairs-train.csv
     test_pairs_per_id: int = 12  # at most, in pairs-test.csv
+
+    def __post_init__(self) -> None:
+        checks.at_least(self.identities, MIN_IDENTITIES, "identities")
+        if "x".join(map(str, self.size)) not in SIZES:
+            raise ReidBenchError(f"image size {self.size} is not one SynthPeople renders; use "
+                                 f"{' or '.join(SIZES)}.")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -265,12 +274,16 @@ def render_dataset(out: str | os.PathLike, config: SynthConfig = SynthConfig(), 
                    progress: bool = False) -> SynthSummary:
     """Render SynthPeople into ``out`` (atomically: a temp folder renamed when complete).
 
-    If ``out`` already holds a complete render of the same config it is reused as it is.
+    If ``out`` already holds a complete render of the same config it is reused as it is. A second
+    process rendering into the same ``out`` at once (two runs on a new cache) waits for the first
+    (:func:`reid_bench.storage.locked`) and then reuses its render.
     """
     out = Path(out)
-    existing = _existing_summary(out, config)
-    if existing is not None:
-        return existing
+    with locked(out):
+        return _existing_summary(out, config) or _render(out, config, workers, progress)
+
+
+def _render(out: Path, config: SynthConfig, workers: int | None, progress: bool) -> SynthSummary:
     started = time.perf_counter()
     appearances, jobs = plan(config)
     cameras = make_cameras(config)
@@ -317,6 +330,8 @@ def render_dataset(out: str | os.PathLike, config: SynthConfig = SynthConfig(), 
 def _existing_summary(out: Path, config: SynthConfig) -> SynthSummary | None:
     if not out.exists():
         return None
+    if not out.is_dir():
+        raise ReidBenchError(f"{out} is a file, not a folder; choose another --out for the SynthPeople render.")
     meta_path = out / "synthpeople.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())

@@ -7,6 +7,10 @@ KISSME on the same images and write the same rows for one model (Euclidean only 
 Each ranker then ranks the query against the gallery; CMC, mAP and mINP follow
 Market-1501's rules (:func:`reid_bench.evaluation.evaluate`). ``wall_s`` of a row is the model's
 training time (summed over resumed runs) plus feature extraction plus that ranker's fit and rank.
+
+A partial model (a checkpoint of a run that did not finish, e.g. one killed mid-training) is refused
+unless ``allow_partial``; its rows then carry ``<config hash>:partial-<epoch>of<epochs>`` as their
+config hash, so they never share a key with the finished model's rows, and neither hides the other.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from reid_bench import evaluation, rankers
 from reid_bench.accel import pick_device
+from reid_bench.errors import ReidBenchError
 from reid_bench.records import commit_label
 from reid_bench.reid.features import extract_features
 from reid_bench.reid.train import TrainedModel
@@ -31,12 +36,17 @@ def _labels(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence[str], *,
-                     device: str | None = None, progress: bool = False
+                     device: str | None = None, progress: bool = False, allow_partial: bool = False
                      ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Result rows (one per ranker, DESIGN.md "Results row") and CMC curves (ranker -> fractions).
 
     ``dataset`` has ``.query``, ``.gallery`` and ``.kind``; rankers fit on ``trained.training_records``.
+    A partial model is refused unless ``allow_partial`` (module docstring).
     """
+    if not trained.finished and not allow_partial:
+        raise ReidBenchError(f"{trained.path} holds a partial model ({trained.partial_note()}: its training did not "
+                             "finish); rerun the same train-reid command to finish it, or pass --allow-partial "
+                             "to evaluate it as it is.")
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     chosen = [rankers.create(name) for name in ranker_names]  # unknown names fail before extraction
     clock = time.perf_counter()
@@ -65,11 +75,18 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
             "n_real": meta.get("n_real", len(trained.training_records)), "n_generated": meta.get("n_generated", 0),
             "preset": trained.settings.preset, "pretrained": str(trained.pretrained).lower(),
             "perceptual": meta.get("perceptual", "n/a"), "recipe": meta.get("recipe", "n/a"),
-            "config_hash": trained.config_hash, "commit": commit,
+            "config_hash": row_hash(trained), "commit": commit,
             "started": started,
             "wall_s": round(trained.train_wall_s + extraction_s + time.perf_counter() - clock, 1),
         })
     return rows, curves
+
+
+def row_hash(trained: TrainedModel) -> str:
+    """The ``config_hash`` of ``trained``'s rows: its config hash, marked when the model is partial."""
+    if trained.finished:
+        return trained.config_hash
+    return f"{trained.config_hash}:partial-{trained.epoch}of{trained.settings.epochs}"
 
 
 def _percent(fraction: float) -> float:

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from reid_bench import generators
+from reid_bench import checks, generators
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.data.market import ReidDataset, list_images
 from reid_bench.data.pose_maps import body_mask_from_keypoints, read_parsing, visible
@@ -56,6 +56,8 @@ class QualitySettings:
             raise ReidBenchError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}.")
         if self.mask_source not in protocols.MASK_SOURCES:
             raise ReidBenchError(f"unknown mask source {self.mask_source!r}; use keypoints or parsing.")
+        checks.at_least(self.batch_size, 1, "batch_size")
+        checks.at_least(self.resamples, 1, "resamples")
 
 
 @dataclass

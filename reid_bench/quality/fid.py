@@ -36,7 +36,7 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from tqdm import tqdm
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.storage import atomic_path, cache_root, config_hash
+from reid_bench.storage import atomic_path, cache_root, config_hash, load_torch_file
 
 FeatureFn = Callable[[Sequence[np.ndarray]], np.ndarray]
 INCEPTION_DIMS = 2048
@@ -46,11 +46,7 @@ def build_inception(weights_path: str | os.PathLike) -> torch.nn.Module:
     """pytorch-fid's ``InceptionV3([pool3])`` with the FID weights read from ``weights_path``."""
 
     path = Path(weights_path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # truncated zip, random bytes: all mean "not this file"
-        raise ReidBenchError(f"{path} cannot be read as a torch weights file; replace it with "
-                             "pt_inception-2015-12-05-6726825d.pth.") from None
+    state = load_torch_file(path, "a torch weights file", "replace it with pt_inception-2015-12-05-6726825d.pth")
 
     def from_disk(url: str, *args: object, **kwargs: object) -> dict:
         return state

@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from reid_bench import evaluation, rankers
+from reid_bench.errors import ReidBenchError
 from reid_bench.reid import extract_features, load_checkpoint
 
 PathFeatures = Callable[[Sequence[Path]], np.ndarray]  # image files -> (N, D) features
@@ -94,6 +95,10 @@ def reid_features(checkpoint: str | os.PathLike, device: str | None = None) -> t
     """The features of a ``reid-bench train-reid`` checkpoint, and a description for the rows."""
 
     trained = load_checkpoint(checkpoint, device)
+    if not trained.finished:
+        raise ReidBenchError(f"{checkpoint} holds a partial Re-ID model ({trained.partial_note()}: its training did "
+                             "not finish); rerun the same train-reid command to finish it before measuring identity "
+                             "with it.")
 
     def features(paths: Sequence[Path]) -> np.ndarray:
         return extract_features(trained.model, [(path, 0, 0) for path in paths], trained.settings,

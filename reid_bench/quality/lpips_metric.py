@@ -28,13 +28,11 @@ import numpy as np
 import torch
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.storage import load_torch_file
 
 
 def _read(path: Path, what: str) -> dict[str, torch.Tensor]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # truncated zip, random bytes: all mean "not this file"
-        raise ReidBenchError(f"{path} cannot be read as a torch weights file; replace it with {what}.") from None
+    return load_torch_file(path, "a torch weights file", f"replace it with {what}")
 
 
 def build_lpips(alexnet_path: str | os.PathLike, linear_path: str | os.PathLike) -> torch.nn.Module:

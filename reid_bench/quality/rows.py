@@ -3,9 +3,9 @@
 Columns: ``dataset, generator, metric, value, ci_low, ci_high, n_pairs, protocol, weights``.
 ``value`` and the interval are empty when the metric was not computed (its ``weights`` cell says
 why, ``missing: <file> (looked in <dirs>)``) or has no interval (FID). Files are written
-atomically (temp file + rename); writing into an existing file keeps its rows and replaces those
-with the same dataset, generator, metric and protocol name, so a rerun updates rather than
-duplicates.
+atomically (temp file + rename) under the file's lock; writing into an existing file keeps its rows
+and replaces those with the same dataset, generator, metric and protocol name, so a rerun updates
+rather than duplicates.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reid_bench.errors import ReidBenchError
 from reid_bench.quality.protocols import protocol_of
-from reid_bench.storage import atomic_path
+from reid_bench.storage import atomic_path, locked
 
 QUALITY_FIELDS = ("dataset", "generator", "metric", "value", "ci_low", "ci_high", "n_pairs", "protocol", "weights")
 
@@ -98,14 +98,29 @@ def _row(record: dict[str, str | None], path: Path, line: int) -> QualityRow:
     )
 
 
-def write_rows(path: str | os.PathLike, rows: list[QualityRow]) -> Path:
-    """Write ``rows`` into ``path`` atomically, keeping the file's other rows (see module docstring)."""
+def check_destination(path: str | os.PathLike) -> list[QualityRow]:
+    """The rows already in ``path``, an image-quality CSV about to be written (none if it does not exist
+    yet); a folder or another kind of file is one sentence, so ``eval-generator`` checks its ``--out``
+    before computing any metric."""
     path = Path(path)
-    kept = read_rows(path) if path.exists() else []
-    new_keys = {row.key for row in rows}
-    merged = [row for row in kept if row.key not in new_keys] + list(rows)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=QUALITY_FIELDS)
-        writer.writeheader()
-        writer.writerows(row.as_csv() for row in merged)
+    if path.is_dir():
+        raise ReidBenchError(f"{path} is a folder; give the path of an image-quality CSV file to write, "
+                             "e.g. quality.csv.")
+    return read_rows(path) if path.exists() else []
+
+
+def write_rows(path: str | os.PathLike, rows: list[QualityRow]) -> Path:
+    """Write ``rows`` into ``path`` atomically, keeping the file's other rows (see module docstring).
+
+    The read and the rewrite hold the file's lock (:func:`reid_bench.storage.locked`), so two
+    processes writing into one file at once keep each other's rows."""
+    path = Path(path)
+    with locked(path):
+        kept = check_destination(path)
+        new_keys = {row.key for row in rows}
+        merged = [row for row in kept if row.key not in new_keys] + list(rows)
+        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=QUALITY_FIELDS)
+            writer.writeheader()
+            writer.writerows(row.as_csv() for row in merged)
     return path

@@ -179,9 +179,13 @@ def fit_pca(features: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
     ``dims`` is capped at ``min(n - 1, d)`` and at the numerical rank of the scatter (axes whose
     variance is below 1e-10 of the largest carry no data: duplicated images leave such axes).
+    Features that are the same for every image have no axis at all: one clear sentence.
     """
     x = np.asarray(features, dtype=np.float64)
     n, d = x.shape
+    if not np.ptp(x, axis=0).any():
+        raise ReidBenchError(f"the {n} training features are all identical, so there is no direction to learn a "
+                             "metric in; check the feature extractor (a collapsed or untrained model gives these)")
     dims = max(1, min(int(dims), n - 1, d))
     mean = x.mean(axis=0)
     xc = x - mean

@@ -66,9 +66,11 @@ class MetricLearnRanker(LinearMetricRanker):
                 warnings.filterwarnings("ignore", "k >= N for N", RuntimeWarning)
                 learner.fit(z, pids)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            raise ReidBenchError(f"metric-learn's {type(learner).__name__} could not fit these features: {exc}") from None
+            raise ReidBenchError(f"metric-learn's {type(learner).__name__} could not fit these features: {exc}; give "
+                                 "it more training images per identity, or use another ranker") from None
         if not np.isfinite(learner.components_).all():
-            raise ReidBenchError(f"metric-learn's {type(learner).__name__} learned a non-finite projection on these features")
+            raise ReidBenchError(f"metric-learn's {type(learner).__name__} learned a non-finite projection on these "
+                                 "features (too few or too similar images per identity); use another ranker")
         self.learner_ = learner
         self.projection_ = components @ learner.components_.T
         return self

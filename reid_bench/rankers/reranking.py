@@ -24,7 +24,9 @@ expansion are vectorised over rows, ``V`` is a sparse float32 matrix, query expa
 product, and ``sum min(V_p, V_g)`` is accumulated over the non-zeros that ``V_p`` and ``V_g`` share
 (a sparse join) instead of a Python loop.  The ``N x N`` matrix is never held: it is rebuilt in row
 chunks from the three input blocks.  Only ties at the k-th neighbour can make the two differ (the
-order among exactly equal distances is the sort's choice in both).
+order among exactly equal distances is the sort's choice in both), and a row of zero distances (an
+item with every other at its own point): torchreid divides it by its maximum, 0, into NaN, here it
+stays zeros.
 """
 
 from __future__ import annotations
@@ -131,7 +133,8 @@ class _Blocks:
                 parts.append(np.concatenate([self.q_g[:, bottom].T, self.g_g[:, bottom].T], axis=1))
             dist = np.concatenate(parts).astype(self.dtype, copy=False)
             dist = np.power(dist, 2).astype(np.float32)
-            dist /= dist.max(axis=1, keepdims=True)
+            peak = dist.max(axis=1, keepdims=True)
+            np.divide(dist, peak, out=dist, where=peak > 0)  # a row of zeros stays zeros
             yield slice(start, stop), dist
 
 

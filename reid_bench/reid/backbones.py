@@ -31,6 +31,7 @@ from torch import nn
 
 from reid_bench import weights
 from reid_bench.errors import ReidBenchError
+from reid_bench.storage import load_torch_file
 
 TORCHREID_PREFIX = "torchreid:"
 TORCHVISION_PREFIX = "torchvision:"
@@ -80,10 +81,7 @@ def _warn_random(name: str, reason: str) -> None:
 
 
 def _read_state_dict(path: os.PathLike) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a bad file
-        raise ReidBenchError(f"weights file {path} could not be read as a torch file ({error}).") from None
+    state = load_torch_file(path, "ImageNet weights", "pass that network's torchvision ImageNet file")
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):

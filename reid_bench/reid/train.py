@@ -8,8 +8,11 @@ for the first ``fixbase_epochs`` only the new layers train (torchreid's ``fixbas
 when the backbone is randomly initialised, since freezing random layers teaches nothing).
 
 Every epoch ends with an atomic write of ``checkpoint.pt`` (model, optimiser, AMP scaler, epoch,
-the run's config and its hash). Rerunning the same command finds it and continues from that epoch;
-a checkpoint of another run in the same folder is refused. Mixed precision, channels-last and
+whether training has finished, the run's config and its hash). Rerunning the same command finds it
+and continues from that epoch; a checkpoint of another run in the same folder is refused. A
+checkpoint of an unfinished run is a partial model: the evaluation refuses it unless asked
+(:func:`reid_bench.evaluation.protocols.evaluate_trained`). Ctrl-C keeps the epochs completed and
+says so; the epoch in progress is trained again by the rerun. Mixed precision, channels-last and
 loader workers follow :mod:`reid_bench.accel` (bf16 autocast on a CPU with native bf16, so CPU
 results depend on the processor; ``run.json`` records the precision). Each epoch reseeds torch from
 ``(seed, epoch)`` (sampler, augmentation, dropout), so on CPU a resumed run's final weights equal
@@ -54,7 +57,8 @@ from reid_bench.reid.transforms import ImageDataset, PairDataset, Triplet, as_tr
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "reid-bench/reid-checkpoint"
-CHECKPOINT_VERSION = 2  # 2: the training records are stored (rankers fit on them)
+CHECKPOINT_VERSION = 3  # 2: the training records are stored (rankers fit on them); 3: whether training finished
+READABLE_VERSIONS = (2, 3)  # a version-2 checkpoint finished when its epoch reached its settings' epochs
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -76,6 +80,11 @@ class TrainedModel:
     path: Path | None = None
     training_records: list[Triplet] = field(default_factory=list)  # the images it trained on (rankers fit on them)
     frozen_epochs: int = 0  # epochs trained with the backbone frozen (fixbase; only from pretrained weights)
+    finished: bool = False  # trained for all of settings.epochs (False: a partial model, e.g. after a kill)
+
+    def partial_note(self) -> str:
+        """Why this model is partial, for errors and result labels ("3 of 8 epochs")."""
+        return f"{self.epoch} of {self.settings.epochs} epochs"
 
 
 def build_model(trainer: str, backbone: backbones.Backbone, num_classes: int,
@@ -154,7 +163,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
         _resume(checkpoint_path, result, optimizer, scaler)
     elif distributed.is_main():
         write_run_record(out, "reid-model", {**spec, "config_hash": config_hash}, device=dev, precision=precision)
-    if result.epoch >= settings.epochs:
+    if result.finished:
         log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
         return result
 
@@ -163,8 +172,12 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     with lock:
         for epoch in range(result.epoch, settings.epochs):
             started = time.perf_counter()
-            stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress, profile)
+            try:
+                stats = _train_epoch(result, dataset, optimizer, scaler, precision, epoch, dev, progress, profile)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(_interrupted(checkpoint_path, result, epoch)) from None
             result.epoch = epoch + 1
+            result.finished = result.epoch >= settings.epochs
             result.train_wall_s += time.perf_counter() - started
             with profile.section("checkpoint"):
                 distributed.on_main(lambda: _save(checkpoint_path, result, optimizer, scaler))
@@ -225,6 +238,17 @@ def time_steps(trainer: str, settings: ReidSettings, num_classes: int, *, device
                 model.embed(shown.flip(3))
 
     return training, time_calls(extract, timed, warmup, batch=count)
+
+
+def _interrupted(path: Path, result: TrainedModel, epoch: int) -> str:
+    """What Ctrl-C in ``epoch`` (0-based) kept: the epochs checkpointed before it."""
+    total = result.settings.epochs
+    if result.epoch == 0:
+        return (f"interrupted in epoch 1 of {total}; no epoch had finished, so nothing was saved and a rerun of "
+                "the same command starts from epoch 1.")
+    kept = f"{result.epoch} finished epoch{'s' if result.epoch > 1 else ''}"
+    return (f"interrupted in epoch {epoch + 1} of {total}; {path} keeps the {kept} (a partial model), and a "
+            f"rerun of the same command resumes from epoch {result.epoch + 1}.")
 
 
 def _optimizer(model: ReidNet, settings: ReidSettings) -> torch.optim.Optimizer:
@@ -393,6 +417,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "trainer": result.trainer, "backbone": result.backbone, "pretrained": result.pretrained,
         "num_classes": result.model.head.classifier.out_features,
         "settings": result.settings.as_dict(), "seed": result.seed, "epoch": result.epoch,
+        "finished": result.finished,
         "config_hash": result.config_hash, "meta": result.meta,
         "train_wall_s": result.train_wall_s, "resumed_from": result.resumed_from,
         "frozen_epochs": result.frozen_epochs,
@@ -400,8 +425,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
     }
-    with storage.atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    storage.save_torch_file(state, path)
 
 
 def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
@@ -417,6 +441,7 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
     optimizer.load_state_dict(state["optimizer"])
     scaler.load_state_dict(state["scaler"])
     result.epoch = int(state["epoch"])
+    result.finished = bool(state["finished"])
     result.train_wall_s = float(state["train_wall_s"])
     result.resumed_from = [*state["resumed_from"], result.epoch]
     result.frozen_epochs = int(state.get("frozen_epochs", 0))
@@ -426,17 +451,15 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The raw checkpoint dict, or a one-sentence error for a missing, corrupt or foreign file."""
     path = Path(path)
-    if not path.is_file():
-        raise ReidBenchError(f"checkpoint {path} does not exist; train one with `reid-bench train-reid`.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # truncated zip, random bytes, pickle errors: all mean "corrupt"
-        raise ReidBenchError(f"checkpoint {path} is corrupt or not a torch file; retrain it.") from None
+    state = storage.load_torch_file(path, "a Re-ID checkpoint",
+                                    "pass the checkpoint.pt that `reid-bench train-reid` writes, or train it again")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ReidBenchError(f"{path} is not a reid-bench Re-ID checkpoint (one written by `reid-bench train-reid`).")
-    if state.get("version") != CHECKPOINT_VERSION:
+    if state.get("version") not in READABLE_VERSIONS:
         raise ReidBenchError(f"checkpoint {path} has format version {state.get('version')}; "
-                             f"this reid-bench reads version {CHECKPOINT_VERSION}.")
+                             f"this reid-bench reads versions {' and '.join(map(str, READABLE_VERSIONS))}.")
+    if "finished" not in state:  # version 2
+        state["finished"] = int(state["epoch"]) >= int(state["settings"]["epochs"])
     return state
 
 
@@ -468,4 +491,4 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
                         float(state["train_wall_s"]), list(state["resumed_from"]), Path(path),
                         [Triplet(Path(name), int(pid), int(camid), bool(generated))
                          for name, pid, camid, generated in state["training_records"]],
-                        int(state.get("frozen_epochs", 0)))
+                        frozen_epochs=int(state.get("frozen_epochs", 0)), finished=bool(state["finished"]))

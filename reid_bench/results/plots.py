@@ -4,8 +4,8 @@ CMC curves are stored beside the result rows as small JSON files (:func:`save_cm
 ``{"format": "reid-bench-cmc", "version": 1, "curves": {label: [fractions]}}``, where ``curves[label][k]``
 is the fraction of queries with a true match within the top ``k + 1``, as
 :func:`reid_bench.evaluation.evaluate` returns ``cmc``. :func:`cmc_path` names the file of one trained
-model (its curves keyed by ranker) beside a results CSV.
-
+model (its curves keyed by ranker) beside a results CSV; :func:`add_cmc` adds curves to that file
+under its lock (:func:`reid_bench.storage.locked`), keeping the rankers already in it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from reid_bench.figures import figure_of_size, save_figure
 from reid_bench.results.rows import NO_GENERATOR, ResultRow
 from reid_bench.results.stats import Stat, summarize
 from reid_bench.results.tables import protocol_label
-from reid_bench.storage import atomic_path
+from reid_bench.storage import atomic_path, locked
 
 CMC_FORMAT, CMC_VERSION = "reid-bench-cmc", 1
 
@@ -60,6 +60,14 @@ def save_cmc(path: str | os.PathLike, curves: Mapping[str, np.ndarray]) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({"format": CMC_FORMAT, "version": CMC_VERSION, "curves": checked}) + "\n")
     return Path(path)
+
+
+def add_cmc(path: str | os.PathLike, curves: Mapping[str, np.ndarray]) -> Path:
+    """Add ``curves`` to the CMC file at ``path`` (created if absent), keeping its other rankers' curves;
+    the read and the rewrite hold the file's lock, so concurrent evaluations keep each other's curves."""
+    path = Path(path)
+    with locked(path):
+        return save_cmc(path, {**(load_cmc(path) if path.exists() else {}), **curves})
 
 
 def load_cmc(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -7,8 +7,9 @@ factor, trainer, ranker, seed, config_hash): a file never holds two rows with on
 
 Appending rewrites the whole file under a temporary name beside it and renames it
 (:func:`reid_bench.storage.atomic_path`): a reader never sees half a row, and an interrupted write
-leaves the old file as it was. Appends from two processes at once are not serialised: give each
-concurrent run its own file and merge with ``reid-bench tables``, which reads several.
+leaves the old file as it was. The read and the rewrite happen under the file's lock
+(:func:`reid_bench.storage.locked`), so processes appending to one file at once take turns and
+every row is kept.
 """
 
 from __future__ import annotations
@@ -254,19 +255,30 @@ def append_rows(path: str | os.PathLike, rows: Iterable[ResultRow | Mapping[str,
     new = [as_row(row) for row in rows]
     if len({row.key for row in new}) != len(new):
         raise ValueError("append_rows was given two rows with the same key")
-    existing: list[ResultRow] = []
-    if path.exists():
-        header = header_of(path)
-        if header not in (REID_COLUMNS, LEGACY_COLUMNS):
-            raise ReidBenchError(f"{path} has another header than a Re-ID results CSV "
-                                 f"({', '.join(header[:4]) or 'empty file'}, ...), so no rows were appended; "
-                                 "give another --out file.")
-        existing = read_rows(path)
-    keys = {row.key for row in existing}
-    added = [row for row in new if row.key not in keys]
-    with storage.atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=REID_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(row.to_record() for row in existing + added)
+    with storage.locked(path):
+        existing = check_destination(path)
+        keys = {row.key for row in existing}
+        added = [row for row in new if row.key not in keys]
+        with storage.atomic_path(path) as tmp:
+            with open(tmp, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=REID_COLUMNS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(row.to_record() for row in existing + added)
     return added
+
+
+def check_destination(path: str | os.PathLike) -> list[ResultRow]:
+    """The rows already in ``path``, a results CSV that rows will be appended to (none if it does not
+    exist yet); a folder, or a file of another kind, is one sentence, so a command can check its
+    ``--out`` before computing anything."""
+    path = Path(path)
+    if path.is_dir():
+        raise ReidBenchError(f"{path} is a folder; give the path of a results CSV file to append the rows to.")
+    if not path.exists():
+        return []
+    header = header_of(path)
+    if header not in (REID_COLUMNS, LEGACY_COLUMNS):
+        raise ReidBenchError(f"{path} has another header than a Re-ID results CSV "
+                             f"({', '.join(header[:4]) or 'empty file'}, ...), so no rows were appended; "
+                             "give another --out file.")
+    return read_rows(path)

@@ -63,7 +63,8 @@ def write_tables(paths: Sequence[str | os.PathLike], out: str | os.PathLike | No
         collected.published.extend(read_published(DEFAULT_PUBLISHED))
     if not collected.reid and not collected.quality:
         raise ReidBenchError(f"{', '.join(map(str, paths))} hold no Re-ID or image-quality rows; give results CSVs "
-                             "written by reid-bench run or reid-bench quality.")
+                             "written by `reid-bench run`, `reid-bench evaluate --out` or "
+                             "`reid-bench eval-generator`.")
     target = Path(out) if out is not None else default_out(paths)
     written: list[Path] = []
     markdown: list[str] = []

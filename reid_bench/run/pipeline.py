@@ -48,7 +48,7 @@ from reid_bench.reid.features import class_index, source_probabilities
 from reid_bench.reid.guide import IdentityGuide
 from reid_bench.reid.train import steps_per_epoch
 from reid_bench.results import ResultRow, append_rows, existing_keys, read_rows
-from reid_bench.results.plots import cmc_path, save_cmc
+from reid_bench.results.plots import add_cmc, cmc_path
 from reid_bench.storage import cache_root, config_hash
 
 RESULTS_NAME = "results.csv"
@@ -338,7 +338,7 @@ class Experiment:
                                                 progress=self.progress) if wanted else ([], {})
         appended = append_rows(self.results_csv, new_rows) if new_rows else []
         if appended:
-            save_cmc(cmc_path(self.results_csv, appended[0]), curves)
+            add_cmc(cmc_path(self.results_csv, appended[0]), curves)
         mine = {ResultRow.key_of(**key, ranker=name) for name in rankers}
         rows = [row for row in read_rows(self.results_csv) if row.key in mine]
         return rows, len(appended)
