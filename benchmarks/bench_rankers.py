@@ -68,7 +68,8 @@ def main() -> None:
     t_dist, _ = timed(lambda: euclidean_distances(q, g))
     print(f"anchor fit: sklearn LDA(eigen) {t_lda:7.2f} s, sklearn PCA(200) {t_pca:7.2f} s")
     print(f"anchor distance: sklearn euclidean_distances {t_dist:7.2f} s")
-    print(f"{'ranker':12s} {'fit s':>8s} {'vs LDA':>7s} {'vs PCA':>7s} {'dist s':>8s} {'vs skl':>7s} {'rank-1':>7s} {'mAP':>7s}")
+    print(f"{'ranker':12s} {'fit s':>8s} {'vs LDA':>7s} {'vs PCA':>7s} "
+          f"{'dist s':>8s} {'vs skl':>7s} {'rank-1':>7s} {'mAP':>7s}")
     for name in args.rankers.split(","):
         ranker = create(name)
         t_fit, _ = timed(lambda: ranker.fit(x, pids, cams))

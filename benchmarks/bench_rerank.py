@@ -85,9 +85,11 @@ def main() -> None:
         for name, r in results.items():
             print(
                 f"{name:10s} {r['seconds']:8.2f} s   peak RSS {r['peak_mb'] / 1024:6.2f} GB "
-                f"(inputs loaded: {r['before_mb'] / 1024:5.2f} GB, so {(r['peak_mb'] - r['before_mb']) / 1024:5.2f} GB more)"
+                f"(inputs loaded: {r['before_mb'] / 1024:5.2f} GB, "
+                f"so {(r['peak_mb'] - r['before_mb']) / 1024:5.2f} GB more)"
             )
-        print(f"ours is {ref['seconds'] / ours['seconds']:.1f}x faster, peak RSS {ref['peak_mb'] / ours['peak_mb']:.1f}x lower")
+        print(f"ours is {ref['seconds'] / ours['seconds']:.1f}x faster, "
+              f"peak RSS {ref['peak_mb'] / ours['peak_mb']:.1f}x lower")
         diff = np.abs(np.load(folder / "out_ours.npy") - np.load(folder / "out_torchreid.npy")).max()
         print(f"max |ours - torchreid| = {diff:.2e}")
 

@@ -100,7 +100,8 @@ def san_config(preset: str, batch_size: int | None, steps: int, amp: str, vgg: P
     options = {} if vgg else {"perceptual": False}
     return configure("san", data="random", preset=preset, options=options,
                      vgg_weights=str(vgg) if vgg else None, steps=steps, batch_size=batch_size, amp=amp,
-                     channels_last=channels_last, log_every=10**9, sample_every=10**9, sample_count=1, checkpoint_every=10**9)
+                     channels_last=channels_last, log_every=10**9, sample_every=10**9, sample_count=1,
+                     checkpoint_every=10**9)
 
 
 def with_steps(config: RunConfig, steps: int) -> RunConfig:
@@ -139,8 +140,8 @@ def training_cases(preset: str, steps: int, default: RunConfig, flops: float, vg
     perceptual term too."""
     batch = default.settings.batch_size
     cases = [TrainCase("bf16 autocast (default, amp=auto)", default, "bf16", flops),
-             TrainCase("bf16, NCHW (channels_last=False)", san_config(preset, batch, steps, "auto", channels_last=False),
-                       "bf16", flops),
+             TrainCase("bf16, NCHW (channels_last=False)",
+                       san_config(preset, batch, steps, "auto", channels_last=False), "bf16", flops),
              TrainCase("fp32 (amp=off)", san_config(preset, batch, steps, "off"), "fp32", flops)]
     if vgg is not None:
         with_vgg = san_config(preset, batch, steps, "auto", vgg)

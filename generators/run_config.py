@@ -88,7 +88,8 @@ def configure(generator: str, data: str, preset: str | GeneratorSettings = "quic
             vgg = str(found)
             perceptual = f"on ({resolved.get('perceptual_layer', 'vgg19')})"
         elif settings.require_vgg:
-            raise ReidBenchError(f"preset {preset!r} trains with the perceptual loss: {weights.missing_message('vgg19')}")
+            raise ReidBenchError(f"preset {preset!r} trains with the perceptual loss: "
+                                 f"{weights.missing_message('vgg19')}")
         else:
             resolved = create(generator, **{**chosen, "perceptual": False}).options
             perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"

@@ -93,7 +93,8 @@ class Profile:
         """The ``top`` largest sections as text lines."""
         rows = sorted(self.rows(), key=lambda row: -float(row["seconds"]))[:top]
         lines = [f"profile ({self.total():.1f} s in all):"]
-        lines += [f"  {row['seconds']:>9.1f} s  {100 * float(row['share']):5.1f}%  {row['calls']:>6} x  {row['section']}"
+        lines += [f"  {row['seconds']:>9.1f} s  {100 * float(row['share']):5.1f}%  "
+                  f"{row['calls']:>6} x  {row['section']}"
                   for row in rows]
         return "\n".join(lines)
 

@@ -113,8 +113,8 @@ def test_every_generator_trains_a_step_in_bf16(name: str, people, tmp_path, no_v
 
 
 def test_compiled_reid_training_matches_eager(toy: dict, tmp_path) -> None:
-    settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1, amp="off",
-                                       optimizer="sgd", lr=0.01)
+    settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
+                                                 amp="off", optimizer="sgd", lr=0.01)
     eager = train_reid(toy["train"], "ide", settings, tmp_path / "eager", seed=0)
     compiled = train_reid(toy["train"], "ide", settings.replace(compile="default"), tmp_path / "compiled", seed=0)
     assert compiled.model._compiled_call_impl is not None  # the forward really was compiled

@@ -63,7 +63,8 @@ def test_keypoint_warts_are_parsed(tmp_path):
     path.write_bytes(text.encode("utf-8"))
     keypoints = read_keypoints_csv(path)
     assert sorted(keypoints) == ["a.jpg", "b.jpg", "odd name:with colon.jpg"]
-    assert keypoints["a.jpg"][:, 0].tolist() == [48, 57, 57, 68, 78, 56, -1, -1, 80, 93, 109, 79, -1, -1, 46, 45, 47, -1]
+    assert keypoints["a.jpg"][:, 0].tolist() == [48, 57, 57, 68, 78, 56, -1, -1, 80,
+                                                 93, 109, 79, -1, -1, 46, 45, 47, -1]
     assert np.array_equal(keypoints["odd name:with colon.jpg"], keypoints["a.jpg"])
     assert (keypoints["b.jpg"] == -1).all()
 

@@ -208,8 +208,8 @@ def test_train_reid_under_torchrun_writes_one_checkpoint(tmp_path: Path) -> None
     env = {**os.environ, "REID_BENCH_CACHE": str(tmp_path / "cache"), "TORCH_HOME": str(tmp_path / "torch")}
     out = tmp_path / "run"
     command = [sys.executable, "-m", "reid_bench", "--nproc", "2", "train-reid", "--data", str(root),
-               "--backbone", "tiny", "--epochs", "1", "--out", str(out), "--set", "reid.height=64", "--set", "reid.width=32",
-               "--set", "reid.batch_size=8", "--set", "accel.amp=off"]
+               "--backbone", "tiny", "--epochs", "1", "--out", str(out), "--set", "reid.height=64",
+               "--set", "reid.width=32", "--set", "reid.batch_size=8", "--set", "accel.amp=off"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("checkpoint: ") == 1  # rank 0 alone prints

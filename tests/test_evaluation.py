@@ -72,7 +72,8 @@ def test_index_ties_follow_a_stable_order():
     """With ties, ``ties="index"`` equals torchreid on distances replaced by stable-sort positions."""
     rng = np.random.default_rng(3)
     for _ in range(20):
-        distmat, *labels = random_case(rng, int(rng.integers(5, 50)), int(rng.integers(60, 300)), integer_distances=True)
+        distmat, *labels = random_case(rng, int(rng.integers(5, 50)), int(rng.integers(60, 300)),
+                                       integer_distances=True)
         stable_position = np.argsort(np.argsort(distmat, axis=1, kind="stable"), axis=1).astype(np.float64)
         cmc, mAP = torchreid(stable_position, *labels, max_rank=20)
         assert_same(evaluate(distmat, *labels, max_rank=20), cmc, mAP)
@@ -180,7 +181,8 @@ def test_queries_without_a_match_are_left_out():
         (lambda c: c.__setitem__(0, np.where(np.eye(2, 7, 2) > 0, np.nan, c[0])), r"2 NaN values \(rows 0, 1\)"),
         (lambda c: c.__setitem__(0, c[0][:0]), "query set is empty"),
         (lambda c: c.__setitem__(0, c[0][:, :0]), "gallery set is empty"),
-        (lambda c: (c.__setitem__(2, c[2][:-1]), c.__setitem__(4, c[4][:-1])), r"has shape \(2, 7\) but there are 2 query and 6 gallery"),
+        (lambda c: (c.__setitem__(2, c[2][:-1]), c.__setitem__(4, c[4][:-1])),
+         r"has shape \(2, 7\) but there are 2 query and 6 gallery"),
         (lambda c: c.__setitem__(3, c[3][:1]), "pids and camids differ in length"),
         (lambda c: c.__setitem__(0, c[0][0]), "must be 2-D"),
         (lambda c: (c.__setitem__(3, np.zeros(2, int)), c.__setitem__(4, np.zeros(7, int))), "camera id 0"),

@@ -31,7 +31,8 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path: P
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(ReidBenchError, match=rf"{tmp_path} is in use: process {holder.pid} is writing "
-                                                 r"a test model into it; wait for it to finish or give another --out for another model"):
+                                                 r"a test model into it; wait for it to finish "
+                                                 r"or give another --out for another model"):
             with exclusive_folder(tmp_path, "another model"):
                 pass
     finally:

@@ -231,6 +231,7 @@ def test_channels_last_changes_speed_not_results(tmp_path: Path, eight_synthpeop
     for layout in (True, False):
         generate(trained[False], eight_synthpeople_pairs, tmp_path / f"images-{layout}", channels_last=layout,
                  progress=False)
-        images[layout] = [np.asarray(Image.open(p), dtype=int) for p in sorted((tmp_path / f"images-{layout}").iterdir())]
+        images[layout] = [np.asarray(Image.open(p), dtype=int)
+                          for p in sorted((tmp_path / f"images-{layout}").iterdir())]
     assert len(images[True]) == 8
     assert max(np.abs(a - b).max() for a, b in zip(images[True], images[False])) <= 1  # uint8 rounding only

@@ -38,7 +38,8 @@ def synthpeople(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_then_generate(synthpeople: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "san"
-    args = ["train-generator", "--data", str(synthpeople), "--steps", "4", "--batch-size", "2", "--out", str(out), *TINY]
+    args = ["train-generator", "--data", str(synthpeople), "--steps", "4", "--batch-size", "2",
+            "--out", str(out), *TINY]
     assert main([*args, "--stop-at", "2"]) == 0
     assert "stopped at step 2; rerun to continue" in capsys.readouterr().out
     assert main([*args, "--profile"]) == 0

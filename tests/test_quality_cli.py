@@ -74,7 +74,8 @@ def test_eval_generator_writes_well_formed_rows(world: dict[str, Path], offline:
                  "--generator", "oracle", "--out", str(out), "--resamples", "200"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert f"FID: not computed - missing: pt_inception-2015-12-05-6726825d.pth (looked in {offline / 'torch'}" in printed
+    assert (f"FID: not computed - missing: pt_inception-2015-12-05-6726825d.pth "
+            f"(looked in {offline / 'torch'}") in printed
     rows = {row["metric"]: row for row in _read(out)}
     assert list(rows) == ["FID", "LPIPS", "mask-LPIPS", "SSIM", "mask-SSIM", "L1", "PSNR", "identity-rank1",
                           "identity-mAP", "identity-cosine", "identity-cosine-source"]
@@ -141,7 +142,8 @@ def test_identity_on_augmentation_pairs_asks_for_the_source_person(world: dict[s
     settings = presets.get("quick").reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
     trained = train_reid(dataset.train, "ide", settings, offline / "reid", seed=0)
     networks = load_networks(QualitySettings(), reid_checkpoint=trained.path)
-    others = {record.name: [other.name for other in dataset.train if other.pid != record.pid] for record in dataset.train}
+    others = {record.name: [other.name for other in dataset.train if other.pid != record.pid]
+              for record in dataset.train}
     pairs = [(source, candidates[i % len(candidates)]) for i, (source, candidates) in enumerate(others.items())]
     folders = {}
     for kind, person in (("source copies", 0), ("wrong person", 1)):

@@ -99,7 +99,8 @@ def test_csv_lists_every_cell() -> None:
     rendered = render_table1(ROWS, PUBLISHED)["csv"]
     rows = list(csv.DictReader(io.StringIO(rendered)))
     assert tuple(rows[0]) == CSV_FIELDS
-    san_lpips = next(r for r in rows if r["method"] == "SAN" and r["metric"] == "LPIPS" and r["dataset"] == "market1501")
+    san_lpips = next(r for r in rows
+                     if r["method"] == "SAN" and r["metric"] == "LPIPS" and r["dataset"] == "market1501")
     assert (san_lpips["ours"], san_lpips["ci_low"], san_lpips["paper"]) == ("0.27011", "0.26512", "0.2632")
     patn_fid = next(r for r in rows if r["method"] == "PATN" and r["metric"] == "FID")
     assert patn_fid["ours"] == "" and patn_fid["paper"] == ""

@@ -269,7 +269,8 @@ def test_nan_and_inf_features_are_reported(name):
     x, pids, camids = labelled(rng)
     bad = x.copy()
     bad[[4, 9, 12], 1] = np.nan
-    with pytest.raises(ReidBenchError, match=r"training features contain 3 NaN values \(rows 4, 9, 12\); check the feature extractor"):
+    with pytest.raises(ReidBenchError, match=r"training features contain 3 NaN values \(rows 4, 9, 12\); "
+                                             r"check the feature extractor"):
         create(name).fit(bad, pids, camids)
     ranker = create(name, **({"pca_dims": 5} if name in ("kissme", "lfda") else {})).fit(x, pids, camids)
     bad = x[:5].copy()

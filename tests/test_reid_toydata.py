@@ -2,7 +2,8 @@
 
 Each identity wears an upper and a lower colour from a palette (a distinct pair per identity);
 every image jitters position, brightness and noise, has two background blocks of palette colours,
-and camera 2 adds a colour cast, so matching needs the body's colours, not the image's. Train and test identities are disjoint.
+and camera 2 adds a colour cast, so matching needs the body's colours, not the image's.
+Train and test identities are disjoint.
 """
 
 from __future__ import annotations

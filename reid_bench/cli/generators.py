@@ -26,18 +26,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--generator", default="san", help="registry name (default: san)")
     train.add_argument("--data", required=True, help="dataset folder (Market-1501 layout with pairs CSVs)")
     train.add_argument("--preset", default="quick",
-                       help=f"{', '.join(PRESETS)}: the generator settings of that run preset (default quick: CPU, SynthPeople)")
+                       help=f"{', '.join(PRESETS)}: the generator settings of that run preset "
+                            "(default quick: CPU, SynthPeople)")
     train.add_argument("--steps", type=checks.count("--steps"), default=None,
                        help="total iterations (default: the preset's)")
     train.add_argument("--batch-size", type=checks.count("--batch-size"), default=None)
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
-                       help="override any setting, typed by its declaration: model.blocks=3 (an option of the generator), "
+                       help="override any setting, typed by its declaration: "
+                            "model.blocks=3 (an option of the generator), "
                             "generator.lr=1e-4, accel.compile=default, accel.sync_bn=true (repeatable; "
                             "reid_bench/presets.py)")
     train.add_argument("--out", type=checks.folder("--out"), default=None,
                        help="output folder (default: the cache, printed)")
-    train.add_argument("--vgg-weights", default=None, help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
+    train.add_argument("--vgg-weights", default=None,
+                       help="torchvision's vgg19-dcbb9e9d.pth, if not in the torch hub cache")
     train.add_argument("--identity-model", default=None, metavar="CHECKPOINT",
                        help="a train-reid checkpoint of real images: the frozen network of the identity term "
                             "(--set generator.identity_weight=W / generator.identity_feature_weight=W)")
@@ -45,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--stop-at", type=checks.count("--stop-at"), default=None,
                        help="stop after this step with a checkpoint; rerun to continue")
     train.add_argument("--profile", action="store_true",
-                       help="write where the time went (data, each part of a step, samples, checkpoints) to OUT/profile.csv")
+                       help="write where the time went (data, each part of a step, samples, checkpoints) "
+                            "to OUT/profile.csv")
     train.set_defaults(handler=_train)
 
     gen = subparsers.add_parser("generate", help="generate the images of a pairs CSV with a trained generator")

@@ -38,9 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated, of {','.join(METRICS)}")
     ev.add_argument("--mask", default="keypoints", choices=MASK_SOURCES,
                     help="target body mask of mask-LPIPS/mask-SSIM: keypoints (PG2, GFLA) or parsing")
-    ev.add_argument("--inception-weights", default=None, help="pt_inception-2015-12-05-6726825d.pth, if not in the torch hub cache")
+    ev.add_argument("--inception-weights", default=None,
+                    help="pt_inception-2015-12-05-6726825d.pth, if not in the torch hub cache")
     ev.add_argument("--lpips-weights", default=None, help="alexnet-owt-7be5be79.pth, if not in the torch hub cache")
-    ev.add_argument("--reid-checkpoint", default=None, help="checkpoint.pt of `reid-bench train-reid` (identity metrics)")
+    ev.add_argument("--reid-checkpoint", default=None,
+                    help="checkpoint.pt of `reid-bench train-reid` (identity metrics)")
     ev.add_argument("--images-out", type=checks.folder("--images-out"), default=None,
                     help="with --checkpoint: where to write the generated images "
                     "(default: the cache, printed)")
@@ -61,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     samples.add_argument("--pairs", type=int, default=6, help="rows: test pairs every folder holds (default 6)")
     samples.set_defaults(handler=_samples)
 
-    weights = subparsers.add_parser("weights", help="list every pretrained file the suite can use and whether it is here")
+    weights = subparsers.add_parser("weights",
+                                    help="list every pretrained file the suite can use and whether it is here")
     weights.add_argument("--inception-weights", default=None, help="check this file as the FID Inception")
     weights.add_argument("--lpips-weights", default=None, help="check this file as LPIPS' AlexNet")
     weights.add_argument("--vgg-weights", default=None, help="check this file as the perceptual loss's VGG-19")

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--preset", default="quick",
                        help=f"{', '.join(PRESETS)}: the Re-ID settings of that run preset (default quick: CPU)")
     train.add_argument("--backbone", default=None,
-                       help="resnet50, resnet18, tiny, torchvision:<model> or torchreid:<model> (default: the preset's: "
-                            "resnet50 for market/deepfashion, resnet18 for quick)")
+                       help="resnet50, resnet18, tiny, torchvision:<model> or torchreid:<model> "
+                            "(default: the preset's: resnet50 for market/deepfashion, resnet18 for quick)")
     train.add_argument("--backbone-weights", default=None, help="ImageNet weights file (else the torch hub cache)")
     train.add_argument("--epochs", type=checks.count("--epochs"), default=None,
                        help="the preset's epochs, its lr decay kept at the same share of training")
@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "accel.amp=off, accel.sync_bn=true (repeatable; reid_bench/presets.py)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--profile", action="store_true",
-                       help="write where the time went (data, forward, backward, optimiser, checkpoints) to profile.csv "
-                            "beside checkpoint.pt")
+                       help="write where the time went (data, forward, backward, optimiser, checkpoints) "
+                            "to profile.csv beside checkpoint.pt")
     train.add_argument("--device", type=checks.device, default=None,
                        help="cpu, cuda, cuda:1 (default: cuda when available)")
     train.add_argument("--out", type=checks.folder("--out"), default=None,

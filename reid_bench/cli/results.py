@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tables.add_argument("--out", type=checks.folder("--out"), default=None,
                         help="output folder (default: tables/ beside the first input)")
     tables.add_argument("--published", default=None,
-                        help="published numbers CSV (default: the one reid-bench ships, unless one is among the inputs)")
+                        help="published numbers CSV "
+                             "(default: the one reid-bench ships, unless one is among the inputs)")
     tables.set_defaults(handler=_tables)
 
 

@@ -335,7 +335,8 @@ def _existing_summary(out: Path, config: SynthConfig) -> SynthSummary | None:
     meta_path = out / "synthpeople.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
-        if meta.get("format_version") == FORMAT_VERSION and meta.get("config") == json.loads(json.dumps(asdict(config))):
+        if (meta.get("format_version") == FORMAT_VERSION
+                and meta.get("config") == json.loads(json.dumps(asdict(config)))):
             return SynthSummary(root=out, images=meta["images"], identities=meta["identities"],
                                 pairs=meta["pairs"], reused=True)
         raise ReidBenchError(f"{out} holds a SynthPeople render with another config; "

@@ -176,7 +176,8 @@ def _torso(canvas: Canvas, a: sa.Appearance, pts, depth, scale: float, view: flo
         skirt = a.upper if a.upper_type == "dress" else a.lower
         hem = bottom + (knee - bottom) * (0.9 if a.upper_type == "dress" else 0.75)
         flare = w_bottom * 1.45 + 0.02 * scale
-        quad = np.array([bottom - normal * w_bottom, bottom + normal * w_bottom, hem + normal * flare, hem - normal * flare])
+        quad = np.array([bottom - normal * w_bottom, bottom + normal * w_bottom,
+                         hem + normal * flare, hem - normal * flare])
         _, dist, u, v = canvas.segment(bottom, hem)
         layers.append(Layer(max(leg_depth, torso_depth) + 0.01 * scale, canvas.quad(quad), skirt.label,
                             sa.texture_colours(skirt, u, v, scale, front) * _shade(dist, flare * 1.2)))
@@ -220,7 +221,8 @@ def _head(canvas: Canvas, a: sa.Appearance, pts, depth, scale: float, view: floa
     if a.long_hair:
         _, dist, _, _ = canvas.segment(centre, centre + np.array([0.16 * scale, 0.0]))
         back = float(depth[pm.HEAD]) - 0.08 * scale * np.cos(view)
-        layers.append(Layer(back, dist <= 0.07 * scale, sa.HAIR, np.asarray(a.hair_colour) * _shade(dist, 0.07 * scale)))
+        layers.append(Layer(back, dist <= 0.07 * scale, sa.HAIR,
+                            np.asarray(a.hair_colour) * _shade(dist, 0.07 * scale)))
     hair = head & ((dy < -0.35) | (dx * facing_x < -0.45) | (np.cos(view) < -0.35))
     label = np.where(hair, sa.HAIR, sa.FACE)
     colour = np.where(hair[..., None], np.asarray(a.hair_colour), np.asarray(a.skin))
@@ -254,7 +256,8 @@ def _bag(canvas: Canvas, a: sa.Appearance, pts, depth, scale: float, view: float
         behind = np.array([0.0, -np.sin(view) * 0.07 * scale])
         centre_top, centre_bottom = top + (bottom - top) * 0.1 + behind, top + (bottom - top) * 0.75 + behind
         half = 0.085 * scale * max(abs(np.cos(view)), 0.5)
-        quad = np.array([centre_top + [0, -half], centre_top + [0, half], centre_bottom + [0, half], centre_bottom + [0, -half]])
+        quad = np.array([centre_top + [0, -half], centre_top + [0, half],
+                         centre_bottom + [0, half], centre_bottom + [0, -half]])
         # The pack is on the back: in front of the torso only when the back faces the camera.
         d = torso_depth - 0.12 * scale * np.cos(view)
         return [Layer(d, canvas.quad(quad), sa.BACKGROUND, colour)]

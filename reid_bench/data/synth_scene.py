@@ -91,7 +91,10 @@ def occluder(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndar
         cy = rng.uniform(0.75, 0.9) * height
         r = rng.uniform(0.1, 0.16) * height
         cx = rng.uniform(0.2, 0.8) * width
-        ring = lambda x: np.abs(np.hypot(xx - x, yy - cy) - r) < 0.02 * height + 0.8
+
+        def ring(x: float) -> np.ndarray:
+            return np.abs(np.hypot(xx - x, yy - cy) - r) < 0.02 * height + 0.8
+
         mask = ring(cx - 0.6 * r) | ring(cx + 0.6 * r) | ((np.abs(yy - (cy - r)) < 0.015 * height + 0.6)
                                                            & (np.abs(xx - cx) < r))
     colour = np.broadcast_to(rng.uniform(20, 220, 3), (height, width, 3))

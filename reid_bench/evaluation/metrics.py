@@ -102,7 +102,8 @@ def evaluate(
 
     keep_cols = np.flatnonzero(g_pids != -1)
     if len(keep_cols) == 0:
-        raise ReidBenchError("every gallery image has pid -1 (junk), so no query can be evaluated; check the gallery labels")
+        raise ReidBenchError("every gallery image has pid -1 (junk), so no query can be evaluated; "
+                             "check the gallery labels")
     same_pid = _SamePid(g_pids[keep_cols], g_camids[keep_cols])
     rows_per_chunk = max(1, _CHUNK_BYTES // (distmat.shape[1] * distmat.itemsize))
     query_ids, ranks = [], []

@@ -68,7 +68,8 @@ def rank1_hits(distances: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray,
     hits = np.zeros(len(q_pids), dtype=np.float64)
     for start in range(0, len(q_pids), _CHUNK_ROWS):
         rows = slice(start, start + _CHUNK_ROWS)
-        removed = (g_pids[None] == -1) | ((g_pids[None] == q_pids[rows, None]) & (g_camids[None] == q_camids[rows, None]))
+        removed = (g_pids[None] == -1) | ((g_pids[None] == q_pids[rows, None])
+                                          & (g_camids[None] == q_camids[rows, None]))
         nearest = np.argmin(np.where(removed, np.inf, distances[rows]), axis=1)
         hits[rows] = g_pids[nearest] == q_pids[rows]
     return hits

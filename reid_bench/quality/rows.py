@@ -56,14 +56,16 @@ def _number(text: str, path: Path, line: int, field: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise ReidBenchError(f"{path}, line {line}: {field} {text!r} is not a number; fix or delete that row.") from None
+        raise ReidBenchError(f"{path}, line {line}: {field} {text!r} is not a number; "
+                             "fix or delete that row.") from None
 
 
 def read_rows(path: str | os.PathLike) -> list[QualityRow]:
     """The rows of an image-quality CSV; a missing file or another CSV is a one-sentence error."""
     path = Path(path)
     if not path.is_file():
-        raise ReidBenchError(f"{path} does not exist; give an image-quality CSV written by `reid-bench eval-generator`.")
+        raise ReidBenchError(f"{path} does not exist; "
+                             "give an image-quality CSV written by `reid-bench eval-generator`.")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)

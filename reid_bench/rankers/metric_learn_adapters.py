@@ -50,7 +50,8 @@ class MetricLearnRanker(LinearMetricRanker):
     def fit(self, features: np.ndarray, pids: np.ndarray, camids: np.ndarray) -> "MetricLearnRanker":
         x, pids, camids = check_labelled(features, pids, camids, "training")
         if len(np.unique(pids)) < 2:
-            raise ReidBenchError(f"{self.name} needs training images of at least 2 identities, got {len(np.unique(pids))}")
+            raise ReidBenchError(f"{self.name} needs training images of at least 2 identities, "
+                                 f"got {len(np.unique(pids))}")
         rng = np.random.default_rng(self.seed)
         if self.max_samples is not None and len(x) > self.max_samples:
             keep = _whole_identities(pids, self.max_samples, rng)

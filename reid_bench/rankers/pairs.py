@@ -45,7 +45,8 @@ def zheng_split(pids: np.ndarray, camids: np.ndarray, rng: np.random.Generator) 
 
 def _group_sums(x: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-group sums (G, d) and sizes (G,) for integer group labels 0..G-1."""
-    onehot = sparse.csr_matrix((np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(groups.max() + 1, len(groups)))
+    onehot = sparse.csr_matrix((np.ones(len(groups)), (groups, np.arange(len(groups)))),
+                               shape=(groups.max() + 1, len(groups)))
     return np.asarray(onehot @ x), np.bincount(groups)
 
 
@@ -59,7 +60,8 @@ def _weighted_gram(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return y.T @ y
 
 
-def cross_camera_scatter(x: np.ndarray, pids: np.ndarray, camids: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:
+def cross_camera_scatter(x: np.ndarray, pids: np.ndarray,
+                         camids: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:
     """Difference scatter over unordered pairs: (intra sum, #intra, extra sum, #extra).
 
     Intra pairs: same pid, different camera.  Extra pairs: different pid (any camera).

@@ -107,7 +107,8 @@ class _Blocks:
         self.q_g, self.q_q, self.g_g = (np.asarray(a) for a in (q_g, q_q, g_g))
         self.nq, self.ng = self.q_g.shape if self.q_g.ndim == 2 else (0, 0)
         if self.q_g.ndim != 2 or self.nq == 0 or self.ng == 0:
-            raise ReidBenchError(f"re-ranking needs a non-empty query x gallery distance matrix, got shape {self.q_g.shape}")
+            raise ReidBenchError("re-ranking needs a non-empty query x gallery distance matrix, "
+                                 f"got shape {self.q_g.shape}")
         if self.q_q.shape != (self.nq, self.nq) or self.g_g.shape != (self.ng, self.ng):
             raise ReidBenchError(
                 f"re-ranking got q-g {self.q_g.shape}, q-q {self.q_q.shape} and g-g {self.g_g.shape} distances; "

@@ -76,7 +76,8 @@ class XQDA(LinearMetricRanker):
             x = x @ self.basis_
         if self.pairs == "split":
             n_a = len(used) // 2
-            intra, n_in, extra, n_ex = two_view_scatter(x[used[:n_a]], pids[used[:n_a]], x[used[n_a:]], pids[used[n_a:]])
+            intra, n_in, extra, n_ex = two_view_scatter(x[used[:n_a]], pids[used[:n_a]],
+                                                        x[used[n_a:]], pids[used[n_a:]])
         else:
             intra, n_in, extra, n_ex = cross_camera_scatter(x, pids, camids)
         if n_in == 0 or n_ex == 0:

@@ -40,7 +40,8 @@ def read_any(path: str | os.PathLike) -> tuple[str, AnyRows]:
     if kind == "quality":
         return kind, read_quality_rows(path)
     raise ReidBenchError(f"{path} is a foreign CSV: its header is neither Re-ID results "
-                         f"({', '.join(REID_COLUMNS[:4])}, ...), image-quality rows ({', '.join(QUALITY_FIELDS[:4])}, ...) nor published numbers "
+                         f"({', '.join(REID_COLUMNS[:4])}, ...), "
+                         f"image-quality rows ({', '.join(QUALITY_FIELDS[:4])}, ...) nor published numbers "
                          f"({', '.join(PUBLISHED_COLUMNS[:4])}, ...); give CSVs written by reid-bench.")
 
 

@@ -51,7 +51,8 @@ def read_published(path: str | os.PathLike) -> list[PublishedRow]:
             reader = csv.DictReader(handle)
             if tuple(reader.fieldnames or ()) != PUBLISHED_COLUMNS:
                 raise ReidBenchError(f"{path} is a foreign CSV: published numbers need the header "
-                                     f"{','.join(PUBLISHED_COLUMNS)}; give the published.csv that reid-bench ships (reid_bench/results/published.csv).")
+                                     f"{','.join(PUBLISHED_COLUMNS)}; give the published.csv that reid-bench ships "
+                                     "(reid_bench/results/published.csv).")
             rows = []
             for record in reader:
                 line = reader.line_num
@@ -69,5 +70,6 @@ def read_published(path: str | os.PathLike) -> list[PublishedRow]:
     except FileNotFoundError:
         raise ReidBenchError(f"{path} does not exist; give --published the path of published.csv.") from None
     except (UnicodeDecodeError, csv.Error) as error:
-        raise ReidBenchError(f"{path} is not a readable CSV ({error}); give the published.csv that reid-bench ships (reid_bench/results/published.csv).") from None
+        raise ReidBenchError(f"{path} is not a readable CSV ({error}); give the published.csv that reid-bench ships "
+                             "(reid_bench/results/published.csv).") from None
     return rows
