@@ -96,6 +96,19 @@ def test_torchvision_backbones_lose_their_classifier(tmp_path: Path, no_network:
         backbones.build("torchvision:shufflenet_v2_x0_5", tmp_path / "mnv3.pth")
 
 
+def test_a_narrow_resnet18_has_the_layout_at_a_fraction_of_the_width() -> None:
+    full, narrow = backbones.build("resnet18", load_weights=False), backbones.build("resnet18-w32")
+    assert narrow.feature_dim == 256 and not narrow.pretrained
+    assert narrow.module(torch.randn(2, 3, 128, 64)).shape == (2, 256)
+    shapes = {name: tuple(p.shape) for name, p in narrow.module.named_parameters()}
+    assert shapes.keys() == {name for name, _ in full.module.named_parameters()}  # the same blocks
+    assert shapes["layer4.1.conv2.weight"] == (256, 256, 3, 3) and shapes["conv1.weight"] == (32, 3, 7, 7)
+    with pytest.raises(ReidBenchError, match="no ImageNet weights"):
+        backbones.build("resnet18-w32", "weights.pth")
+    with pytest.raises(ReidBenchError, match="not a whole number"):
+        backbones.build("resnet18-wide")
+
+
 def test_unknown_backbones_are_user_errors() -> None:
     with pytest.raises(ReidBenchError, match="unknown backbone"):
         backbones.build("vgg16")

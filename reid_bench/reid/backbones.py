@@ -3,6 +3,10 @@
 - ``resnet50`` / ``resnet18``: torchvision's ResNets (He et al. 2016) with the ImageNet ``fc``
   removed, so the output is global-average-pooled ``pool5`` (2048-d / 512-d) as in IDE (Zheng et
   al. 2016). Last stride stays 2, as in the IDE paper (later baselines use 1).
+- ``resnet18-wN``: ResNet-18 (He et al. 2016; torchvision's ``BasicBlock``, the same layout) with
+  its stage widths scaled from 64, 128, 256, 512 to N, 2N, 4N, 8N, and no ImageNet weights: a cheaper
+  network to train from scratch on a CPU (``resnet18-w32`` has about a quarter of ResNet-18's
+  multiply-adds). Initialised as torchvision initialises its ResNets.
 - ``torchvision:NAME``: any torchvision classification network (``regnet_x_400mf``,
   ``shufflenet_v2_x1_0``, ``mobilenet_v3_small``, ...) with its classifier removed, so its output is
   the globally pooled feature of its last stage; ImageNet weights come from the file given with
@@ -35,6 +39,7 @@ from reid_bench.storage import load_torch_file
 
 TORCHREID_PREFIX = "torchreid:"
 TORCHVISION_PREFIX = "torchvision:"
+NARROW_PREFIX = "resnet18-w"
 TORCHVISION_NAMES = ("resnet50", "resnet18")
 
 
@@ -62,8 +67,10 @@ def build(name: str, weights_path: str | os.PathLike | None = None, *,
         return _torchreid_model(name, weights_path, load_weights)
     if name.startswith(TORCHVISION_PREFIX):
         return _torchvision_model(name, weights_path, load_weights)
-    raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, tiny, torchvision:<model> or "
-                         "torchreid:<model>.")
+    if name.startswith(NARROW_PREFIX):
+        return _narrow_resnet18(name, weights_path)
+    raise ReidBenchError(f"unknown backbone {name!r}; use resnet50, resnet18, resnet18-w<width>, tiny, "
+                         "torchvision:<model> or torchreid:<model>.")
 
 
 def would_be_pretrained(name: str, weights_path: str | os.PathLike | None = None) -> bool:
@@ -104,6 +111,32 @@ def _torchvision_resnet(name: str, weights_path: str | os.PathLike | None, load_
     dim = net.fc.in_features
     net.fc = nn.Identity()
     return Backbone(name, net, dim, pretrained=found is not None)
+
+
+def _narrow_resnet18(name: str, weights_path: str | os.PathLike | None) -> Backbone:
+    try:
+        width = int(name[len(NARROW_PREFIX):])
+    except ValueError:
+        raise ReidBenchError(f"backbone {name!r}: the width after {NARROW_PREFIX!r} is not a whole number.") from None
+    if width < 4 or weights_path:
+        raise ReidBenchError(f"backbone {name!r}: a width of at least 4 and no --backbone-weights (it has no "
+                             "ImageNet weights).")
+    net = torchvision.models.resnet.ResNet(torchvision.models.resnet.BasicBlock, [2, 2, 2, 2])
+    net.inplanes = width
+    net.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+    net.bn1 = nn.BatchNorm2d(width)
+    for index in range(4):
+        block = torchvision.models.resnet.BasicBlock
+        stage = net._make_layer(block, width * 2**index, 2, stride=1 if index == 0 else 2)
+        setattr(net, f"layer{index + 1}", stage)
+    for module in net.modules():  # torchvision's ResNet initialisation, for the layers rebuilt above
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.constant_(module.weight, 1)
+            nn.init.constant_(module.bias, 0)
+    net.fc = nn.Identity()
+    return Backbone(name, net, 8 * width, pretrained=False)
 
 
 def _torchvision_model(name: str, weights_path: str | os.PathLike | None, load_weights: bool) -> Backbone:
