@@ -249,7 +249,8 @@ def validate_reid(settings: ReidSettings) -> ReidSettings:
     if settings.generated_share is not None and not 0.0 < settings.generated_share < 1.0:
         problems.append(f"generated_share {settings.generated_share} is not in (0, 1)")
     if settings.generated_share is not None and settings.sampler == "pk":
-        problems.append("generated_share draws its own batches: use it with the random sampler, not pk")
+        problems.append("generated_share draws its own batches: use it with the random sampler, not pk "
+                        "(or set reid.generated_share=none)")
     if settings.generated_label not in GENERATED_LABELS:
         problems.append(f"generated_label {settings.generated_label!r} is not one of {', '.join(GENERATED_LABELS)}")
     if settings.generated_label_smooth is not None and not 0.0 <= settings.generated_label_smooth < 1.0:
@@ -264,6 +265,7 @@ def validate_reid(settings: ReidSettings) -> ReidSettings:
 
 BUDGETS = ("steps", "epochs")
 COMPOSITES = ("none", "target")
+RANKER_FITS = ("trained", "real")  # what learned rankers fit on (RunSettings.ranker_fit)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -280,12 +282,18 @@ class RunSettings:
     filter_confidence: float = 0.0  # keep only generated images the real-only IDE gives the source person this
     # probability or more (Jiang et al., ACM MM 2021, filter inconsistent generated images); 0 = keep all
     generate_batch: int = 32  # pairs per generation batch
+    # What XQDA, KISSME and the other learned rankers fit on: "trained", every image the model trained on (real
+    # and generated); "real", its real training images alone (reid_bench.evaluation.protocols). Not part of a
+    # model's config: the rows of "real" carry fit=real in their recipe and their own key.
+    ranker_fit: str = "trained"
 
     def __post_init__(self) -> None:
         if self.budget not in BUDGETS:
             raise ReidBenchError(f"budget {self.budget!r} is not one of {', '.join(BUDGETS)}.")
         if self.composite not in COMPOSITES:
             raise ReidBenchError(f"composite {self.composite!r} is not one of {', '.join(COMPOSITES)}.")
+        if self.ranker_fit not in RANKER_FITS:
+            raise ReidBenchError(f"ranker_fit {self.ranker_fit!r} is not one of {', '.join(RANKER_FITS)}.")
         if not 0.0 <= self.filter_confidence < 1.0:
             raise ReidBenchError(f"filter_confidence {self.filter_confidence} is not in [0, 1).")
 
@@ -319,24 +327,36 @@ SYNTH_GPU_GENERATOR = GeneratorSettings(preset="synth-gpu", model_options="marke
                                         batch_size=32, epochs=100, steps=None, epoch_pairs=PATN_EPOCH_PAIRS,
                                         require_vgg=False, log_every=100, sample_every=2500, checkpoint_every=2500)
 # SAN(channels=16, blocks=3) at batch 8, 128x64: ~0.1 s per bf16 step on 2 cores of a CPU with native bf16.
+# The recipe's generator levers (issue 13, results/synthpeople-quick/README.md): PG2's pose-mask L1 at 15 and
+# the frozen real-only IDE's identity terms (cross-entropy 1, feature cosine 10, ramped over 300 steps).
 QUICK_GENERATOR = GeneratorSettings(preset="quick", image_size=(128, 64), batch_size=8, epochs=None, steps=1500,
                                     require_vgg=False, log_every=25, sample_every=250, checkpoint_every=250,
-                                    workers=0)
+                                    workers=0, foreground_weight=15.0, identity_weight=1.0,
+                                    identity_feature_weight=10.0, identity_warmup=300)
 
 # torchreid's ResNet-50 softmax recipe on Market-1501 (ReidSettings' docstring).
 MARKET_REID = ReidSettings(preset="market")
 # Same recipe; DeepFashion's in-shop crops are 256x176 in PATN's split, kept at that aspect.
 DEEPFASHION_REID = ReidSettings(preset="deepfashion", height=256, width=176)
-# CPU laptop on SynthPeople's 128x64 renders: ResNet-18 from scratch, 6 epochs, lr decay at 70%.
-QUICK_REID = ReidSettings(preset="quick", backbone="resnet18", height=128, width=64, epochs=6, lr_step=4.2,
-                          fixbase_epochs=0, feature_batch=64)
+# CPU laptop on SynthPeople's 128x64 renders, chosen by measurement (results/synthpeople-quick/plateau/):
+# ResNet-18's layout at a quarter of its channels (resnet18-w32, ~3x cheaper a step) from scratch, AMSGrad at
+# lr 1e-3, 24 epochs (the real-only IDE's plateau: 2.6 rank-1 and 2.1 mAP points under 36 epochs), lr decay
+# at 70%. Generated images come in their own stream, a quarter of each batch, with label smoothing 0.1
+# (CamStyle, Zhong et al., CVPR 2018: ~26% of a batch, epsilon 0.1, an epoch one pass over the real images).
+QUICK_REID = ReidSettings(preset="quick", backbone="resnet18-w32", height=128, width=64, epochs=24, lr=1e-3,
+                          lr_step=16.8, fixbase_epochs=0, feature_batch=64, generated_share=0.25,
+                          generated_label_smooth=0.1)
+# The recipe's run levers: the epochs budget (the identity control gets the same extra steps), poses of people
+# wearing the same labels, and each generated person pasted onto its target image's scene; XQDA and KISSME fit
+# on the real training images (copies of them composited onto other scenes cost XQDA 6 rank-1 points).
+QUICK_RUN = RunSettings(budget="epochs", poses="compatible", composite="target", ranker_fit="real")
 # torchreid's ResNet-50 recipe at 256x128 (SynthPeople's 128x64 renders upsampled, as Market-1501's are).
 SYNTH_GPU_REID = ReidSettings(preset="synth-gpu")
 # SynthPeople at about Market-1501's density: 500 training identities (~6,000 images), 500 test identities.
 SYNTH_GPU_DATA = SynthConfig(identities=1000)
 
 PRESETS: dict[str, RunPreset] = {
-    "quick": RunPreset(name="quick", generator=QUICK_GENERATOR, reid=QUICK_REID, synth=SynthConfig()),
+    "quick": RunPreset(name="quick", generator=QUICK_GENERATOR, reid=QUICK_REID, run=QUICK_RUN, synth=SynthConfig()),
     "synth-gpu": RunPreset(name="synth-gpu", generator=SYNTH_GPU_GENERATOR, reid=SYNTH_GPU_REID,
                            synth=SYNTH_GPU_DATA),
     "market": RunPreset(name="market", generator=MARKET_GENERATOR, reid=MARKET_REID, synth=None),
@@ -349,6 +369,12 @@ def get(name: str) -> RunPreset:
     if name not in PRESETS:
         raise ReidBenchError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
     return PRESETS[name]
+
+
+def preset_ranker_fit(name: str) -> str:
+    """What ``reid-bench run`` fits learned rankers on under preset ``name`` (``trained`` for a name that is
+    no preset, e.g. a model trained with ``train-reid``'s own settings)."""
+    return PRESETS[name].run.ranker_fit if name in PRESETS else RunSettings().ranker_fit
 
 
 def default_preset_name(cuda_available: bool, data_kind: str | None = None) -> str:
@@ -389,7 +415,9 @@ class Overrides:
     def apply(self, preset: RunPreset) -> RunPreset:
         """``preset`` with the generator, reid, accel and run sections applied (model is the generator's)."""
         generator = dataclasses.replace(preset.generator, **self.section("accel"), **self.section("generator"))
-        reid = preset.reid.replace(**self.section("accel"), **self.section("reid"))
+        # dataclasses.replace, not ReidSettings.replace, which skips None: --set reid.generated_share=none turns
+        # a preset's lever off
+        reid = validate_reid(dataclasses.replace(preset.reid, **self.section("accel"), **self.section("reid")))
         run = dataclasses.replace(preset.run, **self.section("run"))
         return dataclasses.replace(preset, generator=generator, reid=reid, run=run)
 
@@ -461,20 +489,41 @@ RECIPE_LEVERS = (
     ("generator", "identity_warmup", "idwarm"), ("reid", "generated_share", "share"),
     ("reid", "generated_label", "label"), ("reid", "generated_label_smooth", "smooth"),
 )
-_LEVER_DEFAULTS = {"run": RunSettings(), "generator": QUICK_GENERATOR, "reid": QUICK_REID}
+_LEVER_CLASSES = {"run": RunSettings, "generator": GeneratorSettings, "reid": ReidSettings}
+
+
+def lever_off(section: str, name: str) -> Any:
+    """A recipe lever's value when it is off: its field's declared default (the paper's pipeline), whatever
+    a preset sets, so a row's label names every lever its run turned on."""
+    field = next(f for f in dataclasses.fields(_LEVER_CLASSES[section]) if f.name == name)
+    return field.default
+
+
+def levers_off() -> list[str]:
+    """``--set`` items that turn every recipe lever off (the paper's pipeline), for ``run --no-recipe``."""
+    return [f"{section}.{name}={_as_text(lever_off(section, name))}" for section, name, _ in RECIPE_LEVERS]
+
+
+def without_levers(preset: RunPreset) -> RunPreset:
+    """``preset`` with every recipe lever off (:func:`levers_off`)."""
+    return parse_overrides(levers_off(), ("generator", "reid", "run")).apply(preset)
+
+
+def _as_text(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 INPUT_ORDER = ("parsing", "mask")  # the data inputs a label names, in this order
 
 
 def recipe_label(preset: RunPreset, inputs: Mapping[str, str] | None = None) -> str:
-    """The recipe levers that differ from their defaults, then the generator's data inputs that are
+    """The recipe levers that are on (:func:`lever_off`), then the generator's data inputs that are
     stand-ins (``inputs``, :func:`reid_bench.data.inputs.input_sources`), e.g.
-    ``budget=epochs;share=0.25;parsing=keypoints``; ``default`` when there is neither."""
+    ``budget=epochs;share=0.25;parsing=keypoints``; ``default`` when there is neither (the paper's pipeline)."""
     parts = []
     for section, name, short in RECIPE_LEVERS:
         value = getattr(getattr(preset, section), name)
-        if value != getattr(_LEVER_DEFAULTS[section], name):
+        if value != lever_off(section, name):
             parts.append(f"{short}={_short(value)}")
     given = dict(inputs or {})
     parts += [f"{key}={given[key]}" for key in INPUT_ORDER if key in given]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import STANDING_POSE
+from plain_presets import PLAIN_QUICK
 from torch import nn
 from torch.utils.data import Dataset, Subset, default_collate
 
@@ -177,8 +178,8 @@ def check_gradients_reach_every_parameter(model: generators.Generator, data: dic
 
 def quick_config(generator: str, data: str, options: dict, **settings) -> RunConfig:
     """The quick preset with ``options`` and ``settings``, no resizing, no samples or checkpoints on the way."""
-    return configure(generator, data=data, preset="quick", options=options, image_size=None, sample_every=1000,
-                     checkpoint_every=1000, **settings)
+    return configure(generator, data=data, preset=PLAIN_QUICK.generator, options=options, image_size=None,
+                     sample_every=1000, checkpoint_every=1000, **settings)
 
 
 def check_offline_vgg_rule(generator: str, paper_preset: str) -> None:
@@ -186,7 +187,7 @@ def check_offline_vgg_rule(generator: str, paper_preset: str) -> None:
     term and records why."""
     with pytest.raises(ReidBenchError, match="vgg19"):
         configure(generator, data="x", preset=paper_preset)
-    config = configure(generator, data="x", preset="quick")
+    config = configure(generator, data="x", preset=PLAIN_QUICK.generator)
     assert config.options["perceptual"] is False and config.perceptual.startswith("off (vgg19 weights missing")
 
 

@@ -12,9 +12,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, read_split
 
-from reid_bench import accel, generators, presets
+from reid_bench import accel, generators
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.base import UntrainedGenerator
@@ -79,7 +80,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
 
 @pytest.mark.parametrize("trainer", ["ide", "siamese"])
 def test_reid_trains_in_bf16_channels_last_and_its_features_match_fp32(trainer: str, toy: dict, tmp_path) -> None:
-    settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
+    settings = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
                                        amp="bf16", channels_last=True)
     trained = train_reid(toy["train"], trainer, settings, tmp_path / "run", seed=0)
     assert read_run_record(tmp_path / "run" / "run.json")["environment"]["precision"] == "bf16"
@@ -100,8 +101,8 @@ def suite_generators_to_train() -> list[str]:
 
 @pytest.mark.parametrize("name", suite_generators_to_train())
 def test_every_generator_trains_a_step_in_bf16(name: str, people, tmp_path, no_vgg) -> None:
-    config = configure(name, data=str(people), preset="quick", steps=2, batch_size=2, image_size=(128, 64),
-                       amp="bf16", log_every=1, sample_every=1000, checkpoint_every=1000)
+    config = configure(name, data=str(people), preset=PLAIN_QUICK.generator, steps=2, batch_size=2,
+                       image_size=(128, 64), amp="bf16", log_every=1, sample_every=1000, checkpoint_every=1000)
     pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get(name).needs, image_size=(128, 64))
     result = train(config, torch.utils.data.Subset(pairs, range(2)), tmp_path / name, progress=False)
     assert result.finished
@@ -113,7 +114,7 @@ def test_every_generator_trains_a_step_in_bf16(name: str, people, tmp_path, no_v
 
 
 def test_compiled_reid_training_matches_eager(toy: dict, tmp_path) -> None:
-    settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
+    settings = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1,
                                                  amp="off", optimizer="sgd", lr=0.01)
     eager = train_reid(toy["train"], "ide", settings, tmp_path / "eager", seed=0)
     compiled = train_reid(toy["train"], "ide", settings.replace(compile="default"), tmp_path / "compiled", seed=0)
@@ -126,6 +127,6 @@ def test_compiled_reid_training_matches_eager(toy: dict, tmp_path) -> None:
 
 def test_unknown_compile_mode_is_one_sentence() -> None:
     with pytest.raises(ReidBenchError, match="compile"):
-        presets.get("quick").reid.replace(compile="fast")
+        PLAIN_QUICK.reid.replace(compile="fast")
     with pytest.raises(ReidBenchError, match="compile must be one of"):
         accel.compile_module(torch.nn.Linear(1, 1), "fast")

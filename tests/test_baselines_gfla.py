@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from generators_fixtures import TINY_OPTIONS, random_pose_batch, write_stand_in_vgg
+from plain_presets import PLAIN_QUICK
 from torch import nn
 
 from reid_bench import generators
@@ -90,7 +91,7 @@ def test_paper_presets_sizes_and_the_offline_vgg_rule() -> None:
     assert fashion.options["lambda_style"] == 500 and fashion.options["lambda_correctness"] == 5
     with pytest.raises(ReidBenchError, match="vgg19-dcbb9e9d.pth"):
         configure("gfla", data="synthetic", preset="deepfashion")
-    assert configure("gfla", data="synthetic", preset="quick").options["perceptual"] is False
+    assert configure("gfla", data="synthetic", preset=PLAIN_QUICK.generator).options["perceptual"] is False
     assert generators.create("gfla", attention_layers=2, kernel_sizes=3).options["attention_layers"] == "2"
     with pytest.raises(ReidBenchError, match="odd"):
         generators.create("gfla", kernel_sizes="4,3")

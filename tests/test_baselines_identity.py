@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from plain_presets import PLAIN_QUICK
 
 from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset
@@ -35,7 +36,7 @@ def test_output_is_the_source_image(size: tuple[int, int]) -> None:
 
 
 def test_checkpoint_loads_and_generate_writes_the_sources(tmp_path: Path) -> None:
-    config = configure("identity", data="synthetic", preset="quick")
+    config = configure("identity", data="synthetic", preset=PLAIN_QUICK.generator)
     checkpoint = train(config, [{"src_image": torch.zeros(3, 8, 4)}], tmp_path / "identity", progress=False).generator
     model = generators.load(checkpoint, "identity")
     assert model.name == "identity" and model.meta["step"] == 0

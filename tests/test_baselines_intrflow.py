@@ -15,6 +15,7 @@ from generators_fixtures import (
     random_pose_batch,
     write_stand_in_vgg,
 )
+from plain_presets import PLAIN_QUICK
 from torch import nn
 
 from reid_bench import generators
@@ -108,7 +109,7 @@ def test_presets_sizes_and_the_offline_vgg_rule() -> None:
     assert 19.0e6 < count_parameters(model) < 19.5e6  # G 12.66M + F 6.59M
     with pytest.raises(ReidBenchError, match="vgg19-dcbb9e9d.pth"):
         configure("intrflow", data="synthetic", preset="market")
-    assert configure("intrflow", data="synthetic", preset="quick").options["perceptual"] is False
+    assert configure("intrflow", data="synthetic", preset=PLAIN_QUICK.generator).options["perceptual"] is False
     with pytest.raises(ReidBenchError):
         generators.create("intrflow", scales=3, warp_scales=4)
 

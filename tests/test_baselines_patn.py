@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from generators_fixtures import TINY_OPTIONS, check_output_size_and_range, random_pose_batch
+from plain_presets import PLAIN_QUICK
 from torch import nn
 
 from reid_bench import generators
@@ -59,7 +60,7 @@ def test_paper_presets_and_the_offline_vgg_rule() -> None:
     assert market["blocks"] == fashion["blocks"] == 9 and fashion["norm"] == "instance"
     with pytest.raises(ReidBenchError, match="vgg19-dcbb9e9d.pth"):
         configure("patn", data="synthetic", preset="market")
-    quick = configure("patn", data="synthetic", preset="quick")
+    quick = configure("patn", data="synthetic", preset=PLAIN_QUICK.generator)
     assert quick.perceptual.startswith("off (vgg19 weights missing") and quick.options["perceptual"] is False
     with pytest.raises(ReidBenchError, match="norm"):
         generators.create("patn", norm="group")

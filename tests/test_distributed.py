@@ -14,10 +14,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from generators_fixtures import SyntheticPairs
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, read_split
 from torch import nn
 
-from reid_bench import distributed, generators, presets
+from reid_bench import distributed, generators
 from reid_bench.cli import launch_command, main
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.usefixtures("one_thread", "no_vgg")
 # Spawned processes do not inherit conftest's fp32 patch: amp is off explicitly. SGD, since Adam
 # divides each gradient by its own magnitude: components near zero, where summation order
 # shows, would move by up to lr either way in the first steps.
-REID = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=16, optimizer="sgd", lr=0.05,
+REID = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=16,
+                                                                 optimizer="sgd", lr=0.05,
                                lr_step=100, epochs=1, random_flip=False, amp="off")
 TOLERANCE = {"ide": 1e-5, "ide-pk": 1e-5, "siamese": 1e-3, "gan": 5e-4}  # of each tensor's scale
 GAN = {"steps": 3, "batch_size": 8, "image_size": None, "amp": "off"}
@@ -87,7 +89,7 @@ def test_two_processes_train_as_one_with_the_same_global_batch(tmp_path: Path, m
     """
     root = make_toy_market(tmp_path / "toy", train_ids=8, test_ids=1, per_camera=3)
     records = read_split(root / "bounding_box_train")  # 48 images: 3 IDE steps, 6 Siamese steps
-    gan_config = configure("san", data="synthetic", preset="quick", options=SAN, **GAN)
+    gan_config = configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options=SAN, **GAN)
     mp.spawn(_worker, args=(_free_port(), records, gan_config, tmp_path / "two"), nprocs=WORLD)
     monkeypatch.setattr(nn, "BatchNorm2d", PerImageNorm)
     _train_all(records, gan_config, tmp_path / "one")
@@ -177,7 +179,7 @@ def test_a_batch_that_does_not_split_is_one_sentence(tmp_path: Path, monkeypatch
                                              r"processes; choose a batch size that is a multiple of 3\.$"):
         train_reid(records, "ide", REID, tmp_path / "run")
     with pytest.raises(ReidBenchError, match="global batch of 8 pairs does not split evenly over 3"):
-        train(configure("san", data="synthetic", preset="quick", options={"channels": 8, "blocks": 2},
+        train(configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options={"channels": 8, "blocks": 2},
                         steps=3, batch_size=8, image_size=None), SyntheticPairs(8), tmp_path / "gan")
 
 
@@ -186,7 +188,7 @@ def test_sync_bn_on_the_cpu_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ReidBenchError, match=r"^sync_bn needs CUDA GPUs .*drop --sync-bn"):
         train_reid(records, "ide", REID.replace(sync_bn=True), tmp_path / "run", device="cpu")
     with pytest.raises(ReidBenchError, match="sync_bn needs CUDA GPUs"):
-        train(configure("san", data="synthetic", preset="quick", options={"channels": 8, "blocks": 2},
+        train(configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options={"channels": 8, "blocks": 2},
                         steps=3, batch_size=8, image_size=None, sync_bn=True), SyntheticPairs(8),
               tmp_path / "gan", device="cpu")
 

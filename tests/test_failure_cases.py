@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from generators_fixtures import TINY_OPTIONS, SyntheticPairs
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market
 
 from reid_bench import generators, rankers
@@ -54,7 +55,7 @@ def _pairs(people: Path) -> PoseTransferPairs:
 
 def test_1_samples_never_deletes_the_folder_it_is_given(people: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture) -> None:
-    identity = train(configure("identity", data=str(people), preset="quick", steps=1), SyntheticPairs(2),
+    identity = train(configure("identity", data=str(people), preset=PLAIN_QUICK.generator, steps=1), SyntheticPairs(2),
                      tmp_path / "identity", progress=False).generator
     images = tmp_path / "images"
     assert main(["generate", "--checkpoint", str(identity), "--pairs", str(people / "pairs-test.csv"),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from generators_fixtures import SyntheticPairs
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, read_split
 
-from reid_bench import presets
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import train
@@ -49,10 +49,11 @@ def test_the_trainers_refuse_a_folder_another_process_trains_into(tmp_path: Path
     try:
         assert holder.stdout.readline().strip() == "locked"
         root = make_toy_market(tmp_path / "toy", train_ids=3, test_ids=2, per_camera=2)
-        settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
+        settings = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
         with pytest.raises(ReidBenchError, match="is in use"):
             train_reid(read_split(root / "bounding_box_train"), "ide", settings, busy, seed=0)
-        config = configure("pg2", data=str(people), preset="quick", steps=1, batch_size=2, image_size=None)
+        config = configure("pg2", data=str(people), preset=PLAIN_QUICK.generator, steps=1, batch_size=2,
+                           image_size=None)
         with pytest.raises(ReidBenchError, match="is in use"):
             train(config, SyntheticPairs(2), busy, progress=False)
         assert not (busy / "checkpoint.pt").exists() and not (busy / "generator.pt").exists()

@@ -13,6 +13,7 @@ import torch
 import torchvision
 from generators_fixtures import SyntheticPairs
 from PIL import Image
+from plain_presets import PLAIN_QUICK
 
 from reid_bench import generators
 from reid_bench.data import PoseTransferPairs, load_dataset
@@ -32,7 +33,7 @@ TINY = {"channels": 8, "blocks": 2}
 def tiny_config(steps: int, **settings: Any):
     settings = {"batch_size": 8, "image_size": None, "log_every": 10, "sample_every": 1000,
                 "checkpoint_every": 1000, **settings}
-    return configure("san", data="synthetic", preset="quick", options=TINY, steps=steps, **settings)
+    return configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options=TINY, steps=steps, **settings)
 
 
 def rows(out: Path) -> list[dict[str, str]]:
@@ -133,7 +134,7 @@ def test_interrupt_inside_a_step_keeps_the_last_consistent_checkpoint(tmp_path: 
 
 def test_resuming_with_other_options_or_settings_fails_clearly(tmp_path: Path) -> None:
     train(tiny_config(4), SyntheticPairs(8), tmp_path / "run", stop_at=2, progress=False)
-    other = configure("san", data="synthetic", preset="quick", options={**TINY, "blocks": 3}, steps=4,
+    other = configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options={**TINY, "blocks": 3}, steps=4,
                       batch_size=8, image_size=None)
     with pytest.raises(ReidBenchError, match="blocks=2; you asked for blocks=3"):
         train(other, SyntheticPairs(8), tmp_path / "run", progress=False)
@@ -172,7 +173,7 @@ def test_perceptual_term_with_a_stand_in_vgg_file(tmp_path: Path) -> None:
     features = torchvision.models.vgg19(weights=None).features[:4]
     stand_in = tmp_path / "random-vgg19-STAND-IN.pth"
     torch.save({f"features.{key}": value for key, value in features.state_dict().items()}, stand_in)
-    config = configure("san", data="synthetic", preset="quick", options=TINY, vgg_weights=str(stand_in),
+    config = configure("san", data="synthetic", preset=PLAIN_QUICK.generator, options=TINY, vgg_weights=str(stand_in),
                        steps=2, batch_size=8, image_size=None, log_every=1)
     assert config.perceptual == "on (relu1_2)" and config.vgg_weights == str(stand_in)
     result = train(config, SyntheticPairs(8), tmp_path / "run", progress=False)
@@ -200,7 +201,7 @@ def test_loss_log_drops_rows_written_after_the_last_checkpoint(tmp_path: Path) -
 
 def test_a_generator_without_discriminators_trains_without_a_discriminator_step(tmp_path: Path,
                                                                                  synthpeople: Path) -> None:
-    config = configure("vunet", data="synthetic", preset="quick", steps=4, batch_size=4, image_size=None,
+    config = configure("vunet", data="synthetic", preset=PLAIN_QUICK.generator, steps=4, batch_size=4, image_size=None,
                        log_every=2, sample_every=1000, checkpoint_every=2,
                        options={"channels": 4, "max_channels": 8, "scales": 4, "perceptual": False})
     pairs = eight_pairs(synthpeople, "vunet")

@@ -20,7 +20,8 @@ from reid_bench.presets import parse_overrides
 from reid_bench.run.pipeline import RunRequest, resolve_preset
 from reid_bench.run.plan import cpu_name, plan_run
 
-QUICK = ["--preset", "quick", "--set", "generator.steps=2", "--set", "reid.backbone=tiny", "--reid-epochs", "1"]
+QUICK = ["--preset", "quick", "--no-recipe", "--set", "generator.steps=2", "--set", "reid.backbone=tiny",
+         "--reid-epochs", "1"]
 
 
 @pytest.fixture(scope="module")

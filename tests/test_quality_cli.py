@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from plain_presets import PLAIN_QUICK
 from test_quality_fid import StandInFeatures
 
-from reid_bench import generators, presets
+from reid_bench import generators
 from reid_bench.cli import main
 from reid_bench.data import load_dataset, read_pairs_csv
 from reid_bench.data.synth import SynthConfig, render_dataset
@@ -116,7 +117,7 @@ def test_targets_score_above_sources_with_stand_in_networks(world: dict[str, Pat
 def test_identity_metrics_with_a_trained_reid_model(world: dict[str, Path], offline: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
 
-    settings = presets.get("quick").reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
+    settings = PLAIN_QUICK.reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
     train_reid(load_dataset(world["data"]).train, "ide", settings, offline / "reid", seed=0)
     cosine = {}
     for kind in ("targets", "sources"):
@@ -139,7 +140,7 @@ def test_identity_on_augmentation_pairs_asks_for_the_source_person(world: dict[s
     """Augmentation pairs (sources of the training split, targets of other people): the generated image
     must show the source's person, found among the real training images; no cosine to the target."""
     dataset = load_dataset(world["data"])
-    settings = presets.get("quick").reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
+    settings = PLAIN_QUICK.reid.replace(backbone="tiny", epochs=2, height=64, width=32, batch_size=16)
     trained = train_reid(dataset.train, "ide", settings, offline / "reid", seed=0)
     networks = load_networks(QualitySettings(), reid_checkpoint=trained.path)
     others = {record.name: [other.name for other in dataset.train if other.pid != record.pid]

@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, read_split
 
 from reid_bench import generators, presets
@@ -32,9 +33,11 @@ from reid_bench.cli import run as cli_run
 from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.market import ImageRecord
 from reid_bench.data.synth import SynthConfig, render_dataset
+from reid_bench.evaluation.protocols import evaluate_trained
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import parse_overrides, recipe_label
+from reid_bench.rankers.xqda import XQDA
 from reid_bench.reid import train_reid
 from reid_bench.reid.guide import IdentityGuide
 from reid_bench.reid.models import ReidNet
@@ -44,7 +47,7 @@ from reid_bench.reid.transforms import ImageDataset, as_triplets, train_transfor
 from reid_bench.results import read_rows
 from reid_bench.run.pipeline import RunRequest, run
 
-TINY_REID = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
+TINY_REID = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=8, epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +121,7 @@ def test_identity_term_reaches_the_generator_and_leaves_its_network_frozen(peopl
     guide = IdentityGuide(_frozen_ide(dataset, tmp_path))
     frozen = {key: value.clone() for key, value in guide.net.state_dict().items()}
     options = {"channels": 4, "blocks": 1}
-    config = configure("san", data=str(people), preset="quick", options=options, steps=3, batch_size=2,
+    config = configure("san", data=str(people), preset=PLAIN_QUICK.generator, options=options, steps=3, batch_size=2,
                        identity_weight=1.0, identity_feature_weight=1.0, identity_warmup=2, log_every=1,
                        identity=guide.describe())
     pairs = PoseTransferPairs(dataset, "train", needs=generators.get("san").needs | loop_needs(config.settings))
@@ -141,22 +144,22 @@ def test_identity_term_reaches_the_generator_and_leaves_its_network_frozen(peopl
 
 
 def test_identity_weights_without_a_network_are_one_sentence(people: Path, tmp_path: Path) -> None:
-    config = configure("san", data=str(people), preset="quick", options={"channels": 4, "blocks": 1}, steps=1,
-                       identity_weight=1.0)
+    config = configure("san", data=str(people), preset=PLAIN_QUICK.generator, options={"channels": 4, "blocks": 1},
+                       steps=1, identity_weight=1.0)
     pairs = PoseTransferPairs(load_dataset(people), "train", needs=generators.get("san").needs)
     with pytest.raises(Exception, match="need a frozen Re-ID model"):
         train(config, pairs, tmp_path / "gan", progress=False)
 
 
 def test_foreground_term_is_logged_and_needs_the_mask(people: Path, tmp_path: Path) -> None:
-    config = configure("pg2", data=str(people), preset="quick", steps=2, batch_size=2, foreground_weight=2.0,
-                       log_every=1)
+    config = configure("pg2", data=str(people), preset=PLAIN_QUICK.generator, steps=2, batch_size=2,
+                       foreground_weight=2.0, log_every=1)
     assert "mask" in loop_needs(config.settings)
     needs = generators.get("pg2").needs | loop_needs(config.settings)
     pairs = PoseTransferPairs(load_dataset(people), "train", needs=needs)
     train(config, torch.utils.data.Subset(pairs, range(2)), tmp_path / "gan", progress=False)
     assert "g_foreground_l1" in (tmp_path / "gan" / "losses.csv").read_text().splitlines()[0]
-    other = configure("pg2", data=str(people), preset="quick", steps=2, batch_size=2)
+    other = configure("pg2", data=str(people), preset=PLAIN_QUICK.generator, steps=2, batch_size=2)
     assert other.config_hash() != config.config_hash()
 
 
@@ -232,7 +235,7 @@ def test_real_only_models_ignore_the_generated_image_fields() -> None:
 def test_the_recipe_is_recorded_in_every_row(people: Path, tmp_path: Path) -> None:
     items = ["reid.backbone=tiny", "reid.height=64", "reid.width=32", "reid.generated_share=0.25",
              "reid.generated_label_smooth=0.2", "run.composite=target", "run.budget=epochs"]
-    overrides = parse_overrides(items, ("generator", "reid", "run"))
+    overrides = parse_overrides(presets.levers_off() + items, ("generator", "reid", "run"))
     expected = recipe_label(overrides.apply(presets.get("quick")))
     assert expected == "budget=epochs;composite=target;share=0.25;smooth=0.2"
     request = RunRequest(generator="identity", factor=2, data=str(people), out=tmp_path / "out", preset="quick",
@@ -256,11 +259,56 @@ def test_every_recipe_lever_has_a_run_flag(monkeypatch) -> None:
     flags = ["--budget", "epochs", "--composite", "target", "--poses", "compatible", "--filter", "0.3",
              "--generated-share", "0.25", "--generated-label", "uniform", "--generated-smooth", "0.2",
              "--foreground-weight", "15", "--identity-weight", "1", "--identity-feature-weight", "10"]
-    with pytest.raises(SystemExit):
-        main(["run", "--generator", "san", *flags])
+    with pytest.raises(SystemExit):  # --no-recipe first turns the quick preset's own levers off
+        main(["run", "--generator", "san", "--no-recipe", *flags])
     preset = seen["request"].overrides.apply(presets.get("quick"))
     assert recipe_label(preset) == ("budget=epochs;poses=compatible;composite=target;filter=0.3;fg=15;id=1;idfeat=10;"
                                     "share=0.25;label=uniform;smooth=0.2")
     levers = {f"{section}.{name}" for section, name, _ in presets.RECIPE_LEVERS}
     flagged = {field for _, field, _, _ in cli_run.ALIASES}
     assert levers - flagged == {"generator.identity_warmup"}  # the ramp is a --set of its own
+
+
+def test_no_recipe_is_the_papers_pipeline_and_single_flags_turn_one_lever_back_on(monkeypatch) -> None:
+    seen = {}
+    monkeypatch.setattr(cli_run, "run", lambda request: (seen.update(request=request), exit(0)))
+    quick = presets.get("quick")
+    assert recipe_label(quick) != "default"  # the quick preset runs a recipe, and its rows say which
+    assert recipe_label(presets.without_levers(quick)) == "default" == recipe_label(presets.get("market"))
+    with pytest.raises(SystemExit):
+        main(["run", "--generator", "san", "--no-recipe", "--identity-weight", "1"])
+    assert recipe_label(seen["request"].overrides.apply(quick)) == "id=1"
+
+
+def test_set_none_turns_a_presets_lever_off() -> None:
+    quick = presets.get("quick")
+    assert quick.reid.generated_share is not None
+    changed = parse_overrides(["reid.generated_share=none"], ("reid",)).apply(quick)
+    assert changed.reid.generated_share is None
+    assert changed.reid.generated_label_smooth == quick.reid.generated_label_smooth
+
+
+# ---- what the learned rankers fit on ----------------------------------------------------------
+
+
+def test_ranker_fit_real_leaves_generated_images_out_of_the_metric(people: Path, tmp_path: Path, monkeypatch) -> None:
+    dataset = load_dataset(people)
+    pairs = choose_targets(dataset, AugmentConfig(factor=2, seed=0))
+    folder = write_augmented_set(dataset, generators.create("identity"), pairs, tmp_path / "aug", "copy")
+    generated = augmented_records(dataset, folder)
+    trained = train_reid(list(dataset.train) + generated, "ide", TINY_REID, tmp_path / "ide", seed=0,
+                         meta={"recipe": "share=0.25"})
+    fitted = []
+    original = XQDA.fit
+    monkeypatch.setattr(XQDA, "fit", lambda self, features, *labels: (fitted.append(len(features)),
+                                                                      original(self, features, *labels))[1])
+    both, _ = evaluate_trained(trained, dataset, ["euclidean", "xqda"], ranker_fit="trained")
+    real, _ = evaluate_trained(trained, dataset, ["euclidean", "xqda"], ranker_fit="real")
+    assert fitted == [len(dataset.train) + len(generated), len(dataset.train)]
+    (euclid_both, xqda_both), (euclid_real, xqda_real) = both, real
+    assert euclid_both["config_hash"] == euclid_real["config_hash"] == trained.config_hash  # learns nothing
+    assert euclid_both["recipe"] == euclid_real["recipe"] == xqda_both["recipe"] == "share=0.25"
+    assert xqda_real["config_hash"] == trained.config_hash + ":fit-real"
+    assert xqda_real["recipe"] == "share=0.25;fit=real"
+    assert presets.preset_ranker_fit("quick") == presets.get("quick").run.ranker_fit
+    assert presets.preset_ranker_fit("a train-reid model") == "trained"

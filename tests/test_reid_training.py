@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, rank1, read_split
 
-from reid_bench import presets
 from reid_bench.errors import ReidBenchError
 from reid_bench.reid import backbones, extract_features, load_checkpoint, train_reid
 from reid_bench.reid.train import build_model
 
-TOY = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=100)
+TOY = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=100)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,9 @@ from reid_bench.reid import train_reid
 torch.set_num_threads(1)  # two of these run at once on a 2-core machine; same threads, same sums
 data, out, epochs = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 records = [(p, int(p.name[:4]), int(p.name[6]) - 1) for p in sorted(data.glob("*.jpg"))]
-settings = presets.get("quick").reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3,
-                                           lr_step=2, epochs=epochs, dropout=0.3, random_erase=0.5)
+plain = presets.without_levers(presets.get("quick")).reid
+settings = plain.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=2, epochs=epochs,
+                         dropout=0.3, random_erase=0.5)
 result = train_reid(records, "ide", settings, out, seed=7)
 print("resumed_from", result.resumed_from)
 """

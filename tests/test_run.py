@@ -19,7 +19,9 @@ from reid_bench.results import read_rows
 from reid_bench.run import pipeline as run_module
 from reid_bench.run.pipeline import RunRequest, budget_settings, run
 
-TINY = dict(overrides=parse_overrides(["generator.steps=2", "reid.backbone=tiny"], ("generator", "reid")),
+# The quick preset's machinery without its recipe levers (tests/test_recipe.py tests those)
+TINY = dict(overrides=parse_overrides(presets.levers_off() + ["generator.steps=2", "reid.backbone=tiny"],
+                                      ("generator", "reid", "run")),
             reid_epochs=1, seeds=(1,), preset="quick")
 PROTOCOLS = {name: trainer.protocols for name, trainer in TRAINERS.items()}
 

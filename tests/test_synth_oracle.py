@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from plain_presets import PLAIN_QUICK
 from torch.utils.data import default_collate
 
 from reid_bench import generators
@@ -122,7 +123,7 @@ def test_not_synthpeople_or_unknown_name_is_one_sentence(world: dict, tmp_path: 
     with pytest.raises(ReidBenchError, match="needs option data"):
         generators.create("synth-oracle")
     with pytest.raises(ReidBenchError, match="not a SynthPeople render"):
-        configure("synth-oracle", data=str(tmp_path), preset="quick")
+        configure("synth-oracle", data=str(tmp_path), preset=PLAIN_QUICK.generator)
     name = next(iter(world["jobs"]))
     batch = {"src_image": torch.zeros(1, 3, 128, 64), "src_name": [name], "tgt_name": ["0001_c1s1_000001_01.jpg"]}
     with pytest.raises(ReidBenchError, match=r"^image 0001_c1s1_000001_01.jpg is not in the SynthPeople render .*\.$"):
@@ -133,7 +134,7 @@ def test_checkpoint_round_trip_through_the_shared_loop(world: dict, people: Path
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's data folder becomes the option, and the reloaded oracle renders the same images."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    config = configure("synth-oracle", data=str(people), preset="quick")
+    config = configure("synth-oracle", data=str(people), preset=PLAIN_QUICK.generator)
     assert config.options == {"data": str(people.resolve())}
     pairs = PoseTransferPairs(world["dataset"], "train", needs=generators.get("synth-oracle").needs)
     model = generators.load(train(config, pairs, tmp_path / "run", progress=False).generator, "synth-oracle")

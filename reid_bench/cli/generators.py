@@ -15,10 +15,11 @@ from reid_bench.data.inputs import input_sources
 from reid_bench.generators.generate import generate
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import loop_needs, train
-from reid_bench.presets import PRESETS, parse_overrides
+from reid_bench.presets import PRESETS, GeneratorSettings, Overrides, parse_overrides
 from reid_bench.profiling import Profile
 from reid_bench.reid import load_checkpoint
 from reid_bench.reid.guide import IdentityGuide
+from reid_bench.run.pipeline import Experiment, RunRequest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,12 +67,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.set_defaults(handler=_generate)
 
 
+def _identity_guide(args: argparse.Namespace, settings: GeneratorSettings,
+                    overrides: Overrides) -> IdentityGuide | None:
+    """The identity term's frozen network: --identity-model, else, when the preset turns the term on (quick
+    does), the real-only IDE ``reid-bench run`` trains for it (seed 1; found in the cache, or trained now)."""
+    if args.identity_model:
+        return IdentityGuide(load_checkpoint(args.identity_model))
+    if not (settings.identity_weight or settings.identity_feature_weight):
+        return None
+    request = RunRequest(generator="none", factor=1, data=args.data, preset=args.preset, overrides=overrides,
+                         device=None if args.device == "auto" else args.device)
+    print("identity term: the real-only IDE that reid-bench run trains for it (seed 1), from the cache or trained "
+          "now; give --identity-model CHECKPOINT for another")
+    return IdentityGuide(Experiment(request).real_only_ide(1))
+
+
 def _train(args: argparse.Namespace) -> int:
     wants_model = any(item.startswith("model.") for item in args.overrides)
     model_types = generators.get(args.generator).option_types() if wants_model else {}
     overrides = parse_overrides(args.overrides, ("generator", "accel", "model"), model_types, command="train-generator")
     settings = overrides.apply(presets.get(args.preset)).generator
-    guide = IdentityGuide(load_checkpoint(args.identity_model)) if args.identity_model else None
+    guide = _identity_guide(args, settings, overrides)
     dataset = load_dataset(args.data)
     needs = generators.get(args.generator).needs | loop_needs(settings)
     inputs = input_sources(dataset, "train", needs)

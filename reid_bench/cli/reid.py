@@ -14,7 +14,7 @@ from reid_bench import checks, distributed, presets
 from reid_bench.data import load_dataset
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained
-from reid_bench.presets import PRESETS, parse_overrides
+from reid_bench.presets import PRESETS, RANKER_FITS, parse_overrides, preset_ranker_fit
 from reid_bench.profiling import Profile
 from reid_bench.reid import TRAINERS, load_checkpoint, train_reid
 from reid_bench.results.plots import add_cmc, cmc_path
@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="cpu, cuda, cuda:1 (default: cuda when available)")
     evaluate.add_argument("--out", type=checks.file("--out", "give the path of a results CSV to append the rows to"),
                           default=None, help="results CSV to append the rows to")
+    evaluate.add_argument("--ranker-fit", choices=RANKER_FITS, default=None,
+                          help="what learned rankers fit on: every image the model trained on (trained) or the "
+                               "real ones (real); default: what reid-bench run does under the model's preset")
     evaluate.add_argument("--allow-partial", action="store_true",
                           help="evaluate a checkpoint whose training has not finished (its rows are marked partial)")
     evaluate.set_defaults(handler=_evaluate)
@@ -94,7 +97,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data)
     trained = load_checkpoint(args.checkpoint, device=args.device)
     rows, curves = evaluate_trained(trained, dataset, names, device=args.device, progress=True,
-                                    allow_partial=args.allow_partial)
+                                    allow_partial=args.allow_partial,
+                                    ranker_fit=args.ranker_fit or preset_ranker_fit(trained.settings.preset))
     length = f"{trained.epoch} epochs" if trained.finished else f"partial: {trained.partial_note()}"
     print(f"{rows[0]['dataset']}, {trained.trainer} on {trained.backbone} "
           f"(pretrained {rows[0]['pretrained']}, {length}, seed {trained.seed}); percentages:")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reid_bench import checks, distributed, generators
 from reid_bench.errors import ReidBenchError
-from reid_bench.presets import PRESETS, parse_overrides
+from reid_bench.presets import PRESETS, RANKER_FITS, levers_off, parse_overrides
 from reid_bench.reid import TRAINERS
 from reid_bench.run import RunRequest, run
 from reid_bench.run.plan import DEFAULT_TIMED_STEPS, plan_run
@@ -34,6 +34,8 @@ ALIASES = (
      "the label of generated images: the source person's (default) or LSRO's uniform label"),
     ("--generated-smooth", "reid.generated_label_smooth", dict(type=float, metavar="EPS"),
      "label smoothing of generated images alone (CamStyle: 0.1)"),
+    ("--ranker-fit", "run.ranker_fit", dict(choices=RANKER_FITS),
+     "what XQDA and KISSME fit on: every image the model trained on, or the real ones alone"),
     ("--foreground-weight", "generator.foreground_weight", dict(type=float, metavar="W"),
      "the GAN loop's L1 inside the target's body mask (PG2's pose-mask loss)"),
     ("--identity-weight", "generator.identity_weight", dict(type=float, metavar="W"),
@@ -64,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
                      help="override any preset field, typed by its declaration: generator.steps=500, reid.epochs=12, "
                           "accel.amp=off, run.poses=kmeans, model.blocks=3 (repeatable; reid_bench/presets.py)")
+    run.add_argument("--no-recipe", action="store_true",
+                     help="every recipe lever off, the paper's pipeline (the flags below then turn single levers on)")
     run.add_argument("--reid-epochs", type=checks.count("--reid-epochs"), default=None,
                      help="the Re-ID models' epochs, the lr decay kept at the same share of training")
     for flag, field, options, text in ALIASES:
@@ -105,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
                if getattr(args, _dest(flag)) is not None]
     wants_model = any(item.startswith("model.") for item in args.overrides) and args.generator != "none"
     model_types = generators.get(args.generator).option_types() if wants_model else {}
-    overrides = parse_overrides(aliases + args.overrides, RUN_SECTIONS, model_types, command="run")
+    off = levers_off() if args.no_recipe else []
+    overrides = parse_overrides(off + aliases + args.overrides, RUN_SECTIONS, model_types, command="run")
     request = RunRequest(
         generator=args.generator, factor=args.factor, data=args.data, preset=args.preset,
         seeds=parse_seeds(args.seeds), out=Path(args.out), rerank=args.rerank, trainers=trainers,

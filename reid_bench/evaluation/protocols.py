@@ -8,6 +8,13 @@ Each ranker then ranks the query against the gallery; CMC, mAP and mINP follow
 Market-1501's rules (:func:`reid_bench.evaluation.evaluate`). ``wall_s`` of a row is the model's
 training time (summed over resumed runs) plus feature extraction plus that ranker's fit and rank.
 
+``ranker_fit="real"`` fits them on the model's real training images alone instead: generated images
+then shape the network but not the metric (the ``identity`` control shows why one would: copies of
+the real images, composited onto other scenes, cost XQDA 6 rank-1 points when they enter its
+covariances; results/synthpeople-quick/README.md). Such rows of a model that trained on generated
+images say ``fit=real`` in their recipe and ``:fit-real`` after their config hash, so the two fits
+of one model never share a key; a ranker that learns nothing (Euclidean) has one row either way.
+
 A partial model (a checkpoint of a run that did not finish, e.g. one killed mid-training) is refused
 unless ``allow_partial``; its rows then carry ``<config hash>:partial-<epoch>of<epochs>`` as their
 config hash, so they never share a key with the finished model's rows, and neither hides the other.
@@ -24,6 +31,8 @@ import numpy as np
 from reid_bench import evaluation, rankers
 from reid_bench.accel import pick_device
 from reid_bench.errors import ReidBenchError
+from reid_bench.presets import RANKER_FITS
+from reid_bench.rankers import Ranker
 from reid_bench.records import commit_label
 from reid_bench.reid.features import extract_features
 from reid_bench.reid.train import TrainedModel
@@ -35,13 +44,28 @@ def _labels(records: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([t.pid for t in triplets]), np.array([t.camid for t in triplets])
 
 
+def fit_records(trained: TrainedModel, ranker_fit: str) -> list[Any]:
+    """The images the rankers of ``trained`` learn from under ``ranker_fit`` (module docstring)."""
+    if ranker_fit not in RANKER_FITS:
+        raise ReidBenchError(f"ranker fit {ranker_fit!r} is not one of {', '.join(RANKER_FITS)}.")
+    records = list(trained.training_records)
+    return records if ranker_fit == "trained" else [t for t in as_triplets(records) if not t.generated]
+
+
+def fits_real_only(trained: TrainedModel, ranker: Ranker, ranker_fit: str) -> bool:
+    """Whether ``ranker``'s rows of ``trained`` differ from the default fit: it learns, the fit is ``real``
+    and the model trained on generated images."""
+    return (ranker_fit == "real" and ranker.learns
+            and any(t.generated for t in as_triplets(trained.training_records)))
+
+
 def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence[str], *,
-                     device: str | None = None, progress: bool = False, allow_partial: bool = False
-                     ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+                     device: str | None = None, progress: bool = False, allow_partial: bool = False,
+                     ranker_fit: str = "trained") -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Result rows (one per ranker, DESIGN.md "Results row") and CMC curves (ranker -> fractions).
 
-    ``dataset`` has ``.query``, ``.gallery`` and ``.kind``; rankers fit on ``trained.training_records``.
-    A partial model is refused unless ``allow_partial`` (module docstring).
+    ``dataset`` has ``.query``, ``.gallery`` and ``.kind``; rankers fit on :func:`fit_records` of
+    ``ranker_fit``. A partial model is refused unless ``allow_partial`` (module docstring).
     """
     if not trained.finished and not allow_partial:
         raise ReidBenchError(f"{trained.path} holds a partial model ({trained.partial_note()}: its training did not "
@@ -51,7 +75,7 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
     chosen = [rankers.create(name) for name in ranker_names]  # unknown names fail before extraction
     clock = time.perf_counter()
     dev = pick_device(device)
-    splits = {"train": trained.training_records, "query": dataset.query, "gallery": dataset.gallery}
+    splits = {"train": fit_records(trained, ranker_fit), "query": dataset.query, "gallery": dataset.gallery}
     features = {split: extract_features(trained.model, records, trained.settings, device=dev, progress=progress,
                                         desc=f"features {split}")
                 for split, records in splits.items()}
@@ -74,19 +98,31 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
             "rank10": _percent(result.rank10), "mAP": _percent(result.mAP), "mINP": _percent(result.mINP),
             "n_real": meta.get("n_real", len(trained.training_records)), "n_generated": meta.get("n_generated", 0),
             "preset": trained.settings.preset, "pretrained": str(trained.pretrained).lower(),
-            "perceptual": meta.get("perceptual", "n/a"), "recipe": meta.get("recipe", "n/a"),
-            "config_hash": row_hash(trained), "commit": commit,
+            "perceptual": meta.get("perceptual", "n/a"), "recipe": row_recipe(trained, ranker, ranker_fit),
+            "config_hash": row_hash(trained, ranker, ranker_fit), "commit": commit,
             "started": started,
             "wall_s": round(trained.train_wall_s + extraction_s + time.perf_counter() - clock, 1),
         })
     return rows, curves
 
 
-def row_hash(trained: TrainedModel) -> str:
-    """The ``config_hash`` of ``trained``'s rows: its config hash, marked when the model is partial."""
-    if trained.finished:
-        return trained.config_hash
-    return f"{trained.config_hash}:partial-{trained.epoch}of{trained.settings.epochs}"
+def row_hash(trained: TrainedModel, ranker: Ranker | None = None, ranker_fit: str = "trained") -> str:
+    """The ``config_hash`` of ``trained``'s rows of ``ranker``: its config hash, marked when the model is
+    partial and when the ranker fits on the real images alone (:func:`fits_real_only`)."""
+    key = trained.config_hash
+    if not trained.finished:
+        key += f":partial-{trained.epoch}of{trained.settings.epochs}"
+    if ranker is not None and fits_real_only(trained, ranker, ranker_fit):
+        key += ":fit-real"
+    return key
+
+
+def row_recipe(trained: TrainedModel, ranker: Ranker, ranker_fit: str) -> str:
+    """The ``recipe`` of ``trained``'s row of ``ranker``: the model's, with ``fit=real`` when that applies."""
+    recipe = trained.meta.get("recipe", "n/a")
+    if not fits_real_only(trained, ranker, ranker_fit):
+        return recipe
+    return "fit=real" if recipe in ("n/a", "default") else f"{recipe};fit=real"
 
 
 def _percent(fraction: float) -> float:

@@ -38,6 +38,7 @@ class Ranker:
     """``fit(features, pids, camids) -> self`` then ``distance(query, gallery) -> (nq, ng)`` array."""
 
     name = "ranker"
+    learns = True  # whether fit learns from the training features (False: a fixed distance)
 
     def fit(self, features: np.ndarray, pids: np.ndarray, camids: np.ndarray) -> "Ranker":
         """Learn from training features; rankers without parameters only check the input."""

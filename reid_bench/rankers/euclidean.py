@@ -28,6 +28,8 @@ def _pair(query, gallery):
 class SquaredEuclidean(Ranker):
     """``|q - g|^2``."""
 
+    learns = False
+
     def distance(self, query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
         return squared_euclidean(*_pair(query, gallery))
 
@@ -36,6 +38,8 @@ class SquaredEuclidean(Ranker):
 class Euclidean(Ranker):
     """``|q - g|``, the true Euclidean distance."""
 
+    learns = False
+
     def distance(self, query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
         return np.sqrt(squared_euclidean(*_pair(query, gallery)))
 
@@ -43,6 +47,8 @@ class Euclidean(Ranker):
 @register("cosine")
 class Cosine(Ranker):
     """``1 - cos(q, g)``; a feature vector of all zeros has no direction and is rejected."""
+
+    learns = False
 
     def distance(self, query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
         q, g = _pair(query, gallery)

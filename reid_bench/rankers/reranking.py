@@ -193,6 +193,7 @@ class Reranked(Ranker):
         self.ranker = ranker
         self.k1, self.k2, self.lambda_value = k1, k2, lambda_value
         self.name = ranker.name + RERANK_SUFFIX
+        self.learns = ranker.learns
 
     def __repr__(self) -> str:
         return f"Reranked({self.ranker!r}, k1={self.k1}, k2={self.k2}, lambda_value={self.lambda_value})"

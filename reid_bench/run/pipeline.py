@@ -30,14 +30,14 @@ from typing import Any, Callable
 
 import torch
 
-from reid_bench import distributed, generators, presets
+from reid_bench import distributed, generators, presets, rankers
 from reid_bench.accel import pick_device, resolve_amp
 from reid_bench.augment import AugmentConfig, augmented_records, choose_targets, keep_confident, write_augmented_set
 from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data.inputs import input_sources
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
-from reid_bench.evaluation.protocols import evaluate_trained
+from reid_bench.evaluation.protocols import evaluate_trained, row_hash
 from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import BUDGETS, Overrides, ReidSettings, RunPreset, real_only
@@ -222,7 +222,10 @@ class Experiment:
 
     def real_only_ide(self, seed: int) -> TrainedModel:
         """The real-only IDE model of ``seed``, trained now unless cached: the run's none arm, which the
-        identity term and the confidence filter reuse instead of training a network of their own."""
+        identity term and the confidence filter reuse instead of training a network of their own (the
+        dataset is loaded first if need be: ``train-generator`` asks for this model alone)."""
+        if not hasattr(self, "dataset"):
+            self.dataset = distributed.main_first(self.load_data)
         arm = self._real_arm()
         with self.profile.section(f"ide none seed {seed}/train"):
             return self._train(arm, "ide", seed)
@@ -328,18 +331,21 @@ class Experiment:
     def _evaluate(self, arm: Arm, trainer: str, seed: int, trained: TrainedModel) -> tuple[list[ResultRow], int]:
         """Evaluate the protocols of ``trained`` not yet in the CSV and append their rows; (its rows, rows added)."""
         protocols = trainers.get(trainer).protocols
-        rankers = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
+        names = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
         done = existing_keys(self.results_csv)
-        key = dict(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor, trainer=trainer, seed=seed,
-                   config_hash=trained.config_hash)
-        wanted = [name for name in rankers if ResultRow.key_of(**key, ranker=name) not in done]
+        fit = self.preset.run.ranker_fit
+        keys = {name: ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
+                                       trainer=trainer, seed=seed, ranker=name,
+                                       config_hash=row_hash(trained, rankers.create(name), fit))
+                for name in names}
+        wanted = [name for name in names if keys[name] not in done]
         with self.profile.section("evaluate"):
             new_rows, curves = evaluate_trained(trained, self.dataset, wanted, device=self.request.device,
-                                                progress=self.progress) if wanted else ([], {})
+                                                progress=self.progress, ranker_fit=fit) if wanted else ([], {})
         appended = append_rows(self.results_csv, new_rows) if new_rows else []
         if appended:
             add_cmc(cmc_path(self.results_csv, appended[0]), curves)
-        mine = {ResultRow.key_of(**key, ranker=name) for name in rankers}
+        mine = set(keys.values())
         rows = [row for row in read_rows(self.results_csv) if row.key in mine]
         return rows, len(appended)
 
