@@ -38,7 +38,7 @@ from reid_bench.generators.run_config import configure
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import parse_overrides, recipe_label
 from reid_bench.rankers.xqda import XQDA
-from reid_bench.reid import train_reid
+from reid_bench.reid import load_checkpoint, train_reid
 from reid_bench.reid.guide import IdentityGuide
 from reid_bench.reid.models import ReidNet
 from reid_bench.reid.samplers import generated_per_batch, stream_batches
@@ -312,3 +312,15 @@ def test_ranker_fit_real_leaves_generated_images_out_of_the_metric(people: Path,
     assert xqda_real["recipe"] == "share=0.25;fit=real"
     assert presets.preset_ranker_fit("quick") == presets.get("quick").run.ranker_fit
     assert presets.preset_ranker_fit("a train-reid model") == "trained"
+
+
+def test_train_generator_under_the_quick_recipe_uses_the_runs_real_only_ide(people: Path, tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    assert presets.get("quick").generator.identity_weight > 0  # the quick recipe turns the identity term on
+    assert main(["train-generator", "--generator", "san", "--data", str(people), "--steps", "1", "--batch-size", "2",
+                 "--set", "model.channels=4", "--set", "model.blocks=1", "--out", str(tmp_path / "gan")]) == 0
+    printed = capsys.readouterr().out
+    assert "identity term: the real-only IDE that reid-bench run trains for it" in printed
+    models = [load_checkpoint(path) for path in (tmp_path / "cache" / "reid").glob("*/checkpoint.pt")]
+    assert [(m.trainer, m.meta["generator"], m.seed) for m in models] == [("ide", "none", 1)]
+    assert f"identity term ide/{models[0].backbone} config {models[0].config_hash}" in printed
