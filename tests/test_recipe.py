@@ -9,6 +9,7 @@ recorded in every result row.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +325,13 @@ def test_train_generator_under_the_quick_recipe_uses_the_runs_real_only_ide(peop
     models = [load_checkpoint(path) for path in (tmp_path / "cache" / "reid").glob("*/checkpoint.pt")]
     assert [(m.trainer, m.meta["generator"], m.seed) for m in models] == [("ide", "none", 1)]
     assert f"identity term ide/{models[0].backbone} config {models[0].config_hash}" in printed
+
+
+def test_missing_inputs_stop_train_generator_before_the_identity_network_trains(people: Path, tmp_path: Path,
+                                                                                capsys: pytest.CaptureFixture) -> None:
+    bare = tmp_path / "bare"
+    shutil.copytree(people, bare, ignore=shutil.ignore_patterns("parsing"))
+    assert main(["train-generator", "--generator", "san", "--data", str(bare), "--steps", "1",
+                 "--out", str(tmp_path / "gan")]) == 2
+    assert "SAN needs parsing maps" in capsys.readouterr().err
+    assert not (tmp_path / "cache" / "reid").exists()  # no real-only IDE was trained for nothing

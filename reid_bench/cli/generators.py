@@ -87,21 +87,25 @@ def _train(args: argparse.Namespace) -> int:
     model_types = generators.get(args.generator).option_types() if wants_model else {}
     overrides = parse_overrides(args.overrides, ("generator", "accel", "model"), model_types, command="train-generator")
     settings = overrides.apply(presets.get(args.preset)).generator
-    guide = _identity_guide(args, settings, overrides)
     dataset = load_dataset(args.data)
     needs = generators.get(args.generator).needs | loop_needs(settings)
     inputs = input_sources(dataset, "train", needs)
-    config = configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
-                       options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
-                       batch_size=args.batch_size, seed=args.seed, inputs=inputs,
-                       identity=guide.describe() if guide is not None else "off")
-    out = args.out or config.default_out()
-    main = distributed.is_main()
-    size = config.settings.image_size
+    size = settings.image_size
     who = generators.title(args.generator)
-    pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=size, who=who)
+    pairs = PoseTransferPairs(dataset, split="train", needs=needs, image_size=size, who=who)  # missing inputs stop here
     shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=size) \
         if dataset.pairs_path("test") is not None else None
+
+    def configured(identity: str):
+        return configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
+                         options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
+                         batch_size=args.batch_size, seed=args.seed, inputs=inputs, identity=identity)
+
+    configured("off")  # the options and the VGG rule fail here, before an identity network trains
+    guide = _identity_guide(args, settings, overrides)
+    config = configured(guide.describe() if guide is not None else "off")
+    out = args.out or config.default_out()
+    main = distributed.is_main()
     if main:
         print(f"training {args.generator} ({config.settings.preset} preset, {config.settings.length(len(pairs))}, "
               f"perceptual {config.perceptual}, identity term {config.identity}) into {out}")

@@ -246,19 +246,24 @@ class Experiment:
         checkpoint = request.generator_checkpoint
         if checkpoint is None:
             settings = self.preset.generator
+            needs = generators.get(request.generator).needs | loop_needs(settings)
+            size = settings.image_size
+            who = generators.title(request.generator)
+            pairs = PoseTransferPairs(self.dataset, "train", needs=needs, image_size=size, who=who)  # inputs checked
+            shown = PoseTransferPairs(self.dataset, "test", needs=needs, image_size=size) \
+                if self.dataset.pairs_path("test") is not None else None
+
+            def configured(identity: str) -> Any:
+                return configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
+                                 options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
+                                 identity=identity, inputs=self.inputs)
+
+            configured("off")  # the options and the VGG rule fail here, before an identity network trains
             guide = None
             if settings.identity_weight or settings.identity_feature_weight:
                 guide = IdentityGuide(self.real_only_ide(request.seeds[0]))
-            config = configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
-                               options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
-                               identity=guide.describe() if guide is not None else "off", inputs=self.inputs)
+            config = configured(guide.describe() if guide is not None else "off")
             out = config.default_out()
-            needs = generators.get(request.generator).needs | loop_needs(settings)
-            size = config.settings.image_size
-            who = generators.title(request.generator)
-            pairs = PoseTransferPairs(self.dataset, "train", needs=needs, image_size=size, who=who)
-            shown = PoseTransferPairs(self.dataset, "test", needs=needs, image_size=size) \
-                if self.dataset.pairs_path("test") is not None else None
             self.echo(f"generator {request.generator}: {config.settings.preset} preset, "
                       f"{settings.length(len(pairs))}, perceptual {config.perceptual}, "
                       f"identity term {config.identity}, in {out}")
