@@ -73,8 +73,7 @@ def test_identity_model_drives_the_identity_term(synthpeople: Path, tmp_path: Pa
     out = tmp_path / "san"
     args = ["train-generator", "--data", str(synthpeople), "--steps", "2", "--batch-size", "2", "--out", str(out),
             *TINY, "--set", "generator.identity_weight=1", "--set", "generator.foreground_weight=2"]
-    assert main(args) == 2  # an identity weight without the network that scores it
-    assert "--identity-model" in capsys.readouterr().err
+    capsys.readouterr()  # (without --identity-model, train-generator trains the run's real-only IDE: test_recipe.py)
     assert main([*args, "--identity-model", str(reid / "checkpoint.pt")]) == 0
     assert "identity term ide/tiny config" in capsys.readouterr().out
     header = (out / "losses.csv").read_text().splitlines()[0].split(",")

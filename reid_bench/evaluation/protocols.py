@@ -52,11 +52,15 @@ def fit_records(trained: TrainedModel, ranker_fit: str) -> list[Any]:
     return records if ranker_fit == "trained" else [t for t in as_triplets(records) if not t.generated]
 
 
+def fit_mark(ranker: Ranker, ranker_fit: str, generated: bool) -> str:
+    """What a row's config hash gets after it for its ranker fit: ``:fit-real`` when ``ranker`` learns, the
+    fit is ``real`` and the model trained on generated images (``generated``), else nothing."""
+    return ":fit-real" if ranker_fit == "real" and ranker.learns and generated else ""
+
+
 def fits_real_only(trained: TrainedModel, ranker: Ranker, ranker_fit: str) -> bool:
-    """Whether ``ranker``'s rows of ``trained`` differ from the default fit: it learns, the fit is ``real``
-    and the model trained on generated images."""
-    return (ranker_fit == "real" and ranker.learns
-            and any(t.generated for t in as_triplets(trained.training_records)))
+    """Whether ``ranker``'s rows of ``trained`` differ from the default fit (:func:`fit_mark`)."""
+    return bool(fit_mark(ranker, ranker_fit, any(t.generated for t in as_triplets(trained.training_records))))
 
 
 def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence[str], *,
@@ -113,7 +117,7 @@ def row_hash(trained: TrainedModel, ranker: Ranker | None = None, ranker_fit: st
     if not trained.finished:
         key += f":partial-{trained.epoch}of{trained.settings.epochs}"
     if ranker is not None and fits_real_only(trained, ranker, ranker_fit):
-        key += ":fit-real"
+        key += fit_mark(ranker, ranker_fit, True)
     return key
 
 

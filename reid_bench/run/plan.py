@@ -42,10 +42,12 @@ from reid_bench.data import synth as synthpeople
 from reid_bench.data.inputs import input_sources
 from reid_bench.data.pose_maps import body_mask_from_keypoints, keypoint_heatmaps
 from reid_bench.errors import ReidBenchError
+from reid_bench.evaluation.protocols import fit_mark
 from reid_bench.generators.run_config import RunConfig, configure
 from reid_bench.generators.training import loop_needs
 from reid_bench.generators.training import time_steps as time_generator
 from reid_bench.profiling import Timing
+from reid_bench.rankers import create as create_ranker
 from reid_bench.reid import backbones, trainers
 from reid_bench.reid.train import model_hash, steps_per_epoch
 from reid_bench.reid.train import time_steps as time_reid
@@ -406,8 +408,9 @@ class _Planner:
                 self.plan.rows_unknown.append(f"{dataset.kind if dataset else 'synthpeople'} {arm.generator} "
                                               f"K={arm.factor} {trainer} {ranker} seed {seed}")
                 continue
+            mark = fit_mark(create_ranker(ranker), self.preset.run.ranker_fit, arm.n_generated > 0)
             row = ResultRow.key_of(dataset=dataset.kind, generator=arm.generator, factor=arm.factor, trainer=trainer,
-                                   ranker=ranker, seed=seed, config_hash=key)
+                                   ranker=ranker, seed=seed, config_hash=key + mark)
             self.plan.rows.append((row, row in done))
 
 
