@@ -416,13 +416,15 @@ class _DeferredInterrupt:
 
     The first SIGINT only sets :attr:`requested` (the loop checks it after each step, the ranks
     agreeing through the averaged losses); a second one interrupts at once, as Python's own handler
-    does. Installed only in the main thread over Python's default handler, else a no-op.
+    does. Installed only in the main thread, over whatever handler is there unless Ctrl-C is ignored
+    (a launcher such as torchrun may have put its own), which :meth:`close` puts back.
     """
 
     def __init__(self) -> None:
         self.requested = False
+        self._previous = signal.getsignal(signal.SIGINT)
         self._installed = (threading.current_thread() is threading.main_thread()
-                           and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+                           and self._previous not in (signal.SIG_IGN, None))
         if self._installed:
             signal.signal(signal.SIGINT, self._handle)
 
@@ -433,7 +435,7 @@ class _DeferredInterrupt:
 
     def close(self) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _interrupted(step: int, saved: int, total: int, state_path: Path) -> str:
