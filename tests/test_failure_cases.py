@@ -160,7 +160,9 @@ def test_6_ctrl_c_saves_the_step_in_progress_and_says_what_was_kept(people: Path
         return original(self, *args)
 
     monkeypatch.setattr(san, "generator_losses", ctrl_c_in_step_seven)
-    before = signal.getsignal(signal.SIGINT)  # whatever an earlier test or launcher left there
+    # a fresh reid-bench process has Python's handler; an earlier test of this session may have left another
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    before = signal.getsignal(signal.SIGINT)
     out = tmp_path / "gen"
     training = ["train-generator", "--data", str(people), "--out", str(out), "--steps", "60", "--batch-size", "2",
                 *TINY]  # the quick preset checkpoints every 250 steps: nothing would be saved by then
@@ -173,6 +175,7 @@ def test_6_ctrl_c_saves_the_step_in_progress_and_says_what_was_kept(people: Path
     monkeypatch.setattr(san, "generator_losses", original)
     assert main([*training, "--stop-at", "8"]) == 0
     assert read_run_record(out / "run.json")["config"]["resumed_from"] == 7
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("name", ["nca", "lmnn"])
