@@ -116,8 +116,8 @@ def row_hash(trained: TrainedModel, ranker: Ranker | None = None, ranker_fit: st
     key = trained.config_hash
     if not trained.finished:
         key += f":partial-{trained.epoch}of{trained.settings.epochs}"
-    if ranker is not None and fits_real_only(trained, ranker, ranker_fit):
-        key += fit_mark(ranker, ranker_fit, True)
+    if ranker is not None:
+        key += fit_mark(ranker, ranker_fit, any(t.generated for t in as_triplets(trained.training_records)))
     return key
 
 
