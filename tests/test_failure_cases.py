@@ -162,20 +162,22 @@ def test_6_ctrl_c_saves_the_step_in_progress_and_says_what_was_kept(people: Path
     monkeypatch.setattr(san, "generator_losses", ctrl_c_in_step_seven)
     # a fresh reid-bench process has Python's handler; an earlier test of this session may have left another
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    before = signal.getsignal(signal.SIGINT)
-    out = tmp_path / "gen"
-    training = ["train-generator", "--data", str(people), "--out", str(out), "--steps", "60", "--batch-size", "2",
-                *TINY]  # the quick preset checkpoints every 250 steps: nothing would be saved by then
-    assert main(training) == 130
-    state = out / "checkpoints" / "latest.pt"
-    assert _error(capsys) == (f"reid-bench: interrupted at step 7 of 60; step 7 is saved in {state}, and a rerun of "
-                              "the same command resumes from step 7.")
-    assert checkpoints.read(state)["step"] == 7
-    assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C works as before afterwards
-    monkeypatch.setattr(san, "generator_losses", original)
-    assert main([*training, "--stop-at", "8"]) == 0
-    assert read_run_record(out / "run.json")["config"]["resumed_from"] == 7
-    signal.signal(signal.SIGINT, previous)
+    try:
+        before = signal.getsignal(signal.SIGINT)
+        out = tmp_path / "gen"
+        training = ["train-generator", "--data", str(people), "--out", str(out), "--steps", "60", "--batch-size",
+                    "2", *TINY]  # the quick preset checkpoints every 250 steps: nothing would be saved by then
+        assert main(training) == 130
+        state = out / "checkpoints" / "latest.pt"
+        assert _error(capsys) == (f"reid-bench: interrupted at step 7 of 60; step 7 is saved in {state}, and a "
+                                  "rerun of the same command resumes from step 7.")
+        assert checkpoints.read(state)["step"] == 7
+        assert signal.getsignal(signal.SIGINT) is before  # Ctrl-C works as before afterwards
+        monkeypatch.setattr(san, "generator_losses", original)
+        assert main([*training, "--stop-at", "8"]) == 0
+        assert read_run_record(out / "run.json")["config"]["resumed_from"] == 7
+    finally:  # the session's handler comes back even when an assertion fails
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("name", ["nca", "lmnn"])
