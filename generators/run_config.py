@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from reid_bench import presets, weights
 from reid_bench.errors import ReidBenchError
+from reid_bench.generators.base import UntrainedGenerator
 from reid_bench.generators.registry import create, preset_options
 from reid_bench.generators.registry import get as get_generator
 from reid_bench.presets import GeneratorSettings
 from reid_bench.storage import cache_root, config_hash
 
-_LATER_FIELDS = ("epoch_pairs", "model_options")  # GeneratorSettings fields hashed only when set
+_LATER_FIELDS = ("epoch_pairs", "model_options", "identity_jitter")  # GeneratorSettings fields hashed only when set
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,24 @@ def configure(generator: str, data: str, preset: str | GeneratorSettings = "quic
             resolved = create(generator, **{**chosen, "perceptual": False}).options
             perceptual = f"off (vgg19 weights missing; preset {preset!r} trains without the perceptual term)"
     return RunConfig(generator, resolved, settings, perceptual, vgg, str(data), identity, dict(inputs or {}))
+
+
+def needs_guide(generator: str, settings: GeneratorSettings) -> bool:
+    """Whether training ``generator`` under ``settings`` uses the identity term's frozen Re-ID network: the
+    term's weights are set and the generator has something to learn (``identity`` and ``synth-oracle``
+    have not, so their runs neither train nor name one)."""
+    wanted = bool(settings.identity_weight or settings.identity_feature_weight)
+    return wanted and not issubclass(get_generator(generator), UntrainedGenerator)
+
+
+def configure_guided(generator: str, make_guide: Callable[[], Any], **arguments: Any) -> tuple[RunConfig, Any]:
+    """:func:`configure` for a run whose loop may add the identity term, and that term's frozen network.
+
+    The options and the VGG rule are checked first, so that they fail before a Re-ID network trains;
+    ``make_guide()`` (an :class:`~reid_bench.reid.guide.IdentityGuide`, built or trained by the caller)
+    is called only when :func:`needs_guide`, and the returned config names it (``RunConfig.identity``)."""
+    first = configure(generator, **arguments)
+    if not needs_guide(generator, first.settings):
+        return first, None
+    guide = make_guide()
+    return configure(generator, identity=guide.describe(), **arguments), guide

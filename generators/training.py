@@ -42,7 +42,8 @@ presets keep them off):
   frozen Re-ID encoder, Zheng et al., CVPR 2019; Liu et al.'s CVPR 2018 "guider" likewise applies
   Re-ID losses to generated samples while the generator trains) plus ``identity_feature_weight``
   x (1 - cosine of its features of the generated and the real target image), both ramped
-  linearly from 0 over ``identity_warmup`` steps. It is logged as ``g_identity_ce`` and
+  linearly from 0 over ``identity_warmup`` steps; with ``identity_jitter`` the network scores a random
+  view of each generated image (:func:`reid_bench.reid.guide.random_views`). It is logged as ``g_identity_ce`` and
   ``g_identity_feature``, never as a perceptual (VGG) term; where VGG-19 is missing it is the
   honest stand-in for one.
 
@@ -84,7 +85,7 @@ from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
 from reid_bench.generators.base import Batch, Generator, set_requires_grad
 from reid_bench.generators.registry import create
-from reid_bench.generators.run_config import RunConfig
+from reid_bench.generators.run_config import RunConfig, needs_guide
 from reid_bench.generators.samples import save_grid
 from reid_bench.presets import GeneratorSettings, steps_per_epoch
 from reid_bench.profiling import OFF, Profile, Timing, time_calls
@@ -94,7 +95,7 @@ from reid_bench.storage import atomic_path, exclusive_folder
 # Settings that change the arithmetic of a run: a resumed run must use the same ones, and a finished
 # generator.pt is reused only for the same ones (with the same total steps, data and identity network).
 _RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed", "foreground_weight",
-                "identity_weight", "identity_feature_weight", "identity_warmup")
+                "identity_weight", "identity_feature_weight", "identity_warmup", "identity_jitter")
 _STOP = "_interrupt"  # the Ctrl-C flag, averaged over the ranks with the losses so that all stop at one step
 
 
@@ -266,7 +267,7 @@ class _Trainer:
             total = total + s.foreground_weight * terms["foreground_l1"]
         if self.guide is not None:
             ramp = min(1.0, (step + 1) / s.identity_warmup) if s.identity_warmup else 1.0
-            terms.update(self.guide(batch, fake))
+            terms.update(self.guide(batch, fake, jitter=s.identity_jitter))
             total = total + ramp * (s.identity_weight * terms["identity_ce"]
                                     + s.identity_feature_weight * terms["identity_feature"])
         return total, terms
@@ -508,7 +509,7 @@ def _train(config: RunConfig, pairs: Dataset, out: str | os.PathLike, *, sample_
                              + (f"{note}; reid-bench data prepare DIR makes the missing inputs." if note
                                 else "the pairs list is empty; give a *pairs-train.csv with rows, or delete it and "
                                      "run reid-bench data prepare DIR to make one by PATN's rule."))
-    wants_guide = bool(settings.identity_weight or settings.identity_feature_weight)
+    wants_guide = needs_guide(config.generator, settings)
     if wants_guide and guide is None:
         raise ReidBenchError("generator.identity_weight and identity_feature_weight need a frozen Re-ID model: give "
                              "train-generator --identity-model CHECKPOINT (a train-reid checkpoint of real images); "

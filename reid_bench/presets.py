@@ -99,6 +99,8 @@ class GeneratorSettings(AccelSettings):
     # person (DG-Net's identity loss; the network is the real-only IDE of the run, never a VGG)
     identity_feature_weight: float = 0.0  # 1 - cosine of that network's features of generated and real target
     identity_warmup: int = 0  # steps over which both identity weights ramp linearly up from 0
+    identity_jitter: float | None = None  # J: the identity term scores a random view of each generated image
+    # (flip, scale 1 +- J, shift +- J, a resolution of 1 - 2J to 1; reid.guide.random_views); None = off
 
     def __post_init__(self) -> None:
         """Reject values the loop cannot run, naming the field as ``--set generator.FIELD`` spells it,
@@ -112,6 +114,9 @@ class GeneratorSettings(AccelSettings):
             raise ReidBenchError("the generator settings give neither steps nor epochs; set generator.steps=N.")
         checks.at_least(self.workers, 0, "generator.workers")
         checks.at_least(self.identity_warmup, 0, "generator.identity_warmup")
+        if self.identity_jitter is not None and not 0 < self.identity_jitter < 0.5:
+            raise ReidBenchError(f"generator.identity_jitter is {self.identity_jitter}; give a strength between 0 "
+                                 "and 0.5 (e.g. 0.15), or none for no jitter.")
         if self.image_size is not None:
             for side in self.image_size:
                 checks.at_least(side, 1, "each side of generator.image_size")
@@ -486,7 +491,8 @@ RECIPE_LEVERS = (
     ("run", "budget", "budget"), ("run", "poses", "poses"), ("run", "composite", "composite"),
     ("run", "filter_confidence", "filter"), ("generator", "foreground_weight", "fg"),
     ("generator", "identity_weight", "id"), ("generator", "identity_feature_weight", "idfeat"),
-    ("generator", "identity_warmup", "idwarm"), ("reid", "generated_share", "share"),
+    ("generator", "identity_warmup", "idwarm"), ("generator", "identity_jitter", "idjitter"),
+    ("reid", "generated_share", "share"),
     ("reid", "generated_label", "label"), ("reid", "generated_label_smooth", "smooth"),
 )
 _LEVER_CLASSES = {"run": RunSettings, "generator": GeneratorSettings, "reid": ReidSettings}

@@ -35,12 +35,12 @@ from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.market import ImageRecord
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.evaluation.protocols import evaluate_trained
-from reid_bench.generators.run_config import configure
+from reid_bench.generators.run_config import configure, configure_guided
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import parse_overrides, recipe_label
 from reid_bench.rankers.xqda import XQDA
 from reid_bench.reid import load_checkpoint, train_reid
-from reid_bench.reid.guide import IdentityGuide
+from reid_bench.reid.guide import IdentityGuide, random_views
 from reid_bench.reid.models import ReidNet
 from reid_bench.reid.samplers import generated_per_batch, stream_batches
 from reid_bench.reid.train import _loader, seed_for_epoch, steps_per_epoch
@@ -142,6 +142,59 @@ def test_identity_term_reaches_the_generator_and_leaves_its_network_frozen(peopl
     assert {"g_identity_ce", "g_identity_feature"} <= set(logged) and not any("perceptual" in c for c in logged)
     assert all(torch.equal(frozen[key], value) for key, value in guide.net.state_dict().items())
     assert not guide.net.training
+
+
+def test_random_views_move_and_blur_the_image_but_keep_flat_colour_and_the_gradient() -> None:
+    torch.manual_seed(0)
+    flat = torch.full((4, 3, 32, 16), 0.3)
+    assert torch.allclose(random_views(flat, 0.2), flat, atol=1e-5)  # borders repeat, blur keeps a flat colour
+    images = torch.rand(4, 3, 32, 16, requires_grad=True)
+    views = random_views(images, 0.2)
+    assert views.shape == images.shape
+    assert all((view - image).abs().mean() > 0.05 for view, image in zip(views, images))  # every view moved
+    views.sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
+    with pytest.raises(Exception, match="identity_jitter is 0.7"):
+        dataclasses.replace(PLAIN_QUICK.generator, identity_jitter=0.7)
+
+
+def test_jittered_identity_term_scores_other_views_and_has_its_own_generator_key(people: Path,
+                                                                                 tmp_path: Path) -> None:
+    dataset = load_dataset(people)
+    guide = IdentityGuide(_frozen_ide(dataset, tmp_path))
+    pairs = PoseTransferPairs(dataset, "train", needs=generators.get("san").needs | {"mask"})
+    batch = torch.utils.data.default_collate([pairs[0], pairs[1]])
+    model = generators.create("san", channels=4, blocks=1)
+    fake = model(batch)
+    plain = guide(batch, fake)
+    torch.manual_seed(0)
+    jittered = guide(batch, fake, jitter=0.2)
+    assert not torch.isclose(plain["identity_feature"], jittered["identity_feature"])
+    jittered["identity_feature"].backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.decoder.parameters())
+    base = dict(data=str(people), preset=PLAIN_QUICK.generator, identity_weight=1.0, identity=guide.describe())
+    assert configure("san", **base).config_hash() != configure("san", identity_jitter=0.2, **base).config_hash()
+
+
+def test_only_generators_that_learn_get_the_identity_network(people: Path) -> None:
+    asked = []
+
+    class Guide:
+        def describe(self) -> str:
+            return "a frozen network"
+
+    def make_guide() -> Guide:
+        asked.append(True)
+        return Guide()
+
+    settings = dataclasses.replace(PLAIN_QUICK.generator, identity_weight=1.0)
+    for name in ("identity", "synth-oracle"):  # nothing to train: no network is trained or named for them
+        config, guide = configure_guided(name, make_guide, data=str(people), preset=settings)
+        assert guide is None and config.identity == "off" and not asked
+    config, guide = configure_guided("pg2", make_guide, data=str(people), preset=settings)
+    assert isinstance(guide, Guide) and config.identity == "a frozen network" and asked == [True]
+    config, guide = configure_guided("pg2", make_guide, data=str(people), preset=PLAIN_QUICK.generator)
+    assert guide is None and asked == [True]  # the term is off
 
 
 def test_identity_weights_without_a_network_are_one_sentence(people: Path, tmp_path: Path) -> None:
@@ -262,12 +315,13 @@ def test_every_recipe_lever_has_a_run_flag(monkeypatch) -> None:
     monkeypatch.setattr(cli_run, "run", capture)
     flags = ["--budget", "epochs", "--composite", "target", "--poses", "compatible", "--filter", "0.3",
              "--generated-share", "0.25", "--generated-label", "uniform", "--generated-smooth", "0.2",
-             "--foreground-weight", "15", "--identity-weight", "1", "--identity-feature-weight", "10"]
+             "--foreground-weight", "15", "--identity-weight", "1", "--identity-feature-weight", "10",
+             "--identity-jitter", "0.15"]
     with pytest.raises(SystemExit):  # --no-recipe first turns the quick preset's own levers off
         main(["run", "--generator", "san", "--no-recipe", *flags])
     preset = seen["request"].overrides.apply(presets.get("quick"))
     assert recipe_label(preset) == ("budget=epochs;poses=compatible;composite=target;filter=0.3;fg=15;id=1;idfeat=10;"
-                                    "share=0.25;label=uniform;smooth=0.2")
+                                    "idjitter=0.15;share=0.25;label=uniform;smooth=0.2")
     levers = {f"{section}.{name}" for section, name, _ in presets.RECIPE_LEVERS}
     flagged = {field for _, field, _, _ in cli_run.ALIASES}
     assert levers - flagged == {"generator.identity_warmup"}  # the ramp is a --set of its own

@@ -13,9 +13,9 @@ from reid_bench import checks, distributed, generators, presets
 from reid_bench.data import PoseTransferPairs, load_dataset, read_pairs_csv
 from reid_bench.data.inputs import input_sources
 from reid_bench.generators.generate import generate
-from reid_bench.generators.run_config import configure
+from reid_bench.generators.run_config import configure_guided
 from reid_bench.generators.training import loop_needs, train
-from reid_bench.presets import PRESETS, GeneratorSettings, Overrides, parse_overrides
+from reid_bench.presets import PRESETS, Overrides, parse_overrides
 from reid_bench.profiling import Profile
 from reid_bench.reid import load_checkpoint
 from reid_bench.reid.guide import IdentityGuide
@@ -67,14 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.set_defaults(handler=_generate)
 
 
-def _identity_guide(args: argparse.Namespace, settings: GeneratorSettings,
-                    overrides: Overrides) -> IdentityGuide | None:
-    """The identity term's frozen network: --identity-model, else, when the preset turns the term on (quick
-    does), the real-only IDE ``reid-bench run`` trains for it (seed 1; found in the cache, or trained now)."""
+def _identity_guide(args: argparse.Namespace, overrides: Overrides) -> IdentityGuide:
+    """The identity term's frozen network (asked for only when the settings turn the term on, as quick's do):
+    --identity-model, else the real-only IDE ``reid-bench run`` trains for it (seed 1; from the cache, or
+    trained now)."""
     if args.identity_model:
         return IdentityGuide(load_checkpoint(args.identity_model))
-    if not (settings.identity_weight or settings.identity_feature_weight):
-        return None
     request = RunRequest(generator="none", factor=1, data=args.data, preset=args.preset, overrides=overrides,
                          device=None if args.device == "auto" else args.device)
     print("identity term: the real-only IDE that reid-bench run trains for it (seed 1), from the cache or trained "
@@ -96,14 +94,10 @@ def _train(args: argparse.Namespace) -> int:
     shown = PoseTransferPairs(dataset, split="test", needs=needs, image_size=size) \
         if dataset.pairs_path("test") is not None else None
 
-    def configured(identity: str):
-        return configure(args.generator, data=str(Path(args.data).resolve()), preset=settings,
-                         options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
-                         batch_size=args.batch_size, seed=args.seed, inputs=inputs, identity=identity)
-
-    configured("off")  # the options and the VGG rule fail here, before an identity network trains
-    guide = _identity_guide(args, settings, overrides)
-    config = configured(guide.describe() if guide is not None else "off")
+    config, guide = configure_guided(
+        args.generator, lambda: _identity_guide(args, overrides), data=str(Path(args.data).resolve()),
+        preset=settings, options=overrides.section("model"), vgg_weights=args.vgg_weights, steps=args.steps,
+        batch_size=args.batch_size, seed=args.seed, inputs=inputs)
     out = args.out or config.default_out()
     main = distributed.is_main()
     if main:

@@ -16,6 +16,14 @@ network into the generated image. Images go from the generator's [-1, 1] to the 
 resized to its height x width and normalised with ImageNet's mean and standard deviation, as
 :mod:`reid_bench.reid.transforms` does. Pairs whose source person the network never saw (none in
 ``run``: the generator trains on pairs of training identities) add nothing to ``identity_ce``.
+
+With ``generator.identity_jitter`` J the network scores a random view of each generated image
+(:func:`random_views`) instead of the image itself. This is expectation over transformation
+(Athalye et al., "Synthesizing Robust Adversarial Examples", ICML 2018) turned to the opposite
+use: a generator that satisfies a frozen classifier only through a pixel-exact texture (as the
+un-jittered term does on SynthPeople, ``results/synthpeople-quick/table1/samples.png``) scores
+badly once the image is shifted, rescaled and blurred, so the term rewards what survives those
+views: the person's colours and shapes. The real target's features stay those of the clean image.
 """
 
 from __future__ import annotations
@@ -29,6 +37,32 @@ from torch import nn
 from reid_bench.reid.features import class_index
 from reid_bench.reid.train import TrainedModel
 from reid_bench.reid.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+
+def random_views(images: torch.Tensor, strength: float) -> torch.Tensor:
+    """A random, differentiable view of each image of a ``(N, C, H, W)`` batch: mirrored with
+    probability 1/2, scaled by a factor in ``[1 - strength, 1 + strength]``, shifted by up to
+    ``strength`` of half its width and height (bilinear resampling, borders repeated), then resampled
+    through a lower resolution, a factor between ``1 - 2 * strength`` and 1 of each side (a blur).
+    Draws from torch's global generator, which the GAN loop seeds."""
+    n = images.shape[0]
+    device = images.device
+    uniform = lambda low, high: torch.empty(n, device=device).uniform_(low, high)  # noqa: E731
+    mirror = torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0)
+    scale = uniform(1 - strength, 1 + strength)
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0] = mirror / scale
+    theta[:, 1, 1] = 1 / scale
+    theta[:, 0, 2] = uniform(-strength, strength)
+    theta[:, 1, 2] = uniform(-strength, strength)
+    images = images.float()
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    views = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    height, width = images.shape[-2:]
+    factor = float(torch.empty(()).uniform_(1 - 2 * strength, 1))
+    low = (max(1, round(height * factor)), max(1, round(width * factor)))
+    views = F.interpolate(views, size=low, mode="bilinear", align_corners=False, antialias=True)
+    return F.interpolate(views, size=(height, width), mode="bilinear", align_corners=False)
 
 
 class IdentityGuide(nn.Module):
@@ -65,7 +99,11 @@ class IdentityGuide(nn.Module):
             images = F.interpolate(images, size=self.size, mode="bilinear", align_corners=False)
         return (images - self.mean) / self.std
 
-    def forward(self, batch: Mapping[str, Any], fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, batch: Mapping[str, Any], fake: torch.Tensor,
+                jitter: float | None = None) -> dict[str, torch.Tensor]:
+        """Both terms of ``fake`` (or of :func:`random_views` of it, of strength ``jitter``) for ``batch``."""
+        if jitter:
+            fake = random_views(fake, jitter)
         features = self.net.backbone(self._input(fake))
         logits = self.net.head(features).float()
         pids = torch.as_tensor(batch["pid"], device=logits.device).long()

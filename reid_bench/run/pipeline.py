@@ -38,7 +38,7 @@ from reid_bench.data.inputs import input_sources
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
 from reid_bench.evaluation.protocols import evaluate_trained, row_hash
-from reid_bench.generators.run_config import configure
+from reid_bench.generators.run_config import configure_guided
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import BUDGETS, Overrides, ReidSettings, RunPreset, real_only
 from reid_bench.profiling import OFF, Profile
@@ -253,16 +253,10 @@ class Experiment:
             shown = PoseTransferPairs(self.dataset, "test", needs=needs, image_size=size) \
                 if self.dataset.pairs_path("test") is not None else None
 
-            def configured(identity: str) -> Any:
-                return configure(request.generator, data=str(Path(self.dataset.root).resolve()), preset=settings,
-                                 options=request.overrides.section("model"), vgg_weights=request.vgg_weights,
-                                 identity=identity, inputs=self.inputs)
-
-            configured("off")  # the options and the VGG rule fail here, before an identity network trains
-            guide = None
-            if settings.identity_weight or settings.identity_feature_weight:
-                guide = IdentityGuide(self.real_only_ide(request.seeds[0]))
-            config = configured(guide.describe() if guide is not None else "off")
+            config, guide = configure_guided(
+                request.generator, lambda: IdentityGuide(self.real_only_ide(request.seeds[0])),
+                data=str(Path(self.dataset.root).resolve()), preset=settings,
+                options=request.overrides.section("model"), vgg_weights=request.vgg_weights, inputs=self.inputs)
             out = config.default_out()
             self.echo(f"generator {request.generator}: {config.settings.preset} preset, "
                       f"{settings.length(len(pairs))}, perceptual {config.perceptual}, "
