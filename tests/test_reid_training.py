@@ -1,4 +1,4 @@
-"""IDE and Siamese learn on a toy dataset; checkpoints resume after SIGKILL; bad checkpoints."""
+"""IDE and Siamese learn on a toy dataset; checkpoints resume after SIGKILL; bad checkpoints; kept images."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import torch
 import torchvision
 from plain_presets import PLAIN_QUICK
 from test_reid_toydata import make_toy_market, rank1, read_split
+from torchvision import transforms as T
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.reid import backbones, extract_features, load_checkpoint, train_reid
+from reid_bench.reid import backbones, extract_features, load_checkpoint, train_reid, transforms
 from reid_bench.reid.train import build_model
 
 TOY = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=100)
@@ -195,3 +196,25 @@ def test_fixbase_epochs_train_only_the_new_layers(toy: dict, tmp_path: Path, mon
     torch.manual_seed(0)
     fresh = build_model("ide", backbones.build("resnet18"), 12, settings)
     assert not torch.equal(fresh.head.classifier.weight, trained.model.head.classifier.weight)
+
+
+def test_kept_images_give_the_same_tensors_as_torchvisions_pipeline_and_are_read_once(
+        toy: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = TOY.replace(height=80, width=40, random_erase=0.5)  # a real resize, and erasing after the flip
+    reference = T.Compose([T.Resize((80, 40)), T.RandomHorizontalFlip(), T.ToTensor(),
+                           T.Normalize(transforms.IMAGENET_MEAN, transforms.IMAGENET_STD), T.RandomErasing(p=0.5)])
+    records = transforms.as_triplets(toy["train"][:12])
+    reads = []
+    read = transforms.read_image
+    monkeypatch.setattr(transforms, "read_image", lambda path: reads.append(path) or read(path))
+    kept = transforms.ImageDataset(records, transforms.train_transform(settings), keep_loaded=True)
+    torch.manual_seed(5)
+    two_epochs = [kept[i][0] for _ in range(2) for i in range(len(records))]
+    assert len(reads) == len(records)  # the second epoch decoded nothing
+    torch.manual_seed(5)
+    expected = [reference(read(r.path)) for _ in range(2) for r in records]
+    assert all(torch.equal(a, b) for a, b in zip(two_epochs, expected))
+    assert not all(torch.equal(a, b) for a, b in zip(two_epochs[:12], two_epochs[12:]))  # the flips are redrawn
+    assert transforms.worth_keeping(5346, TOY.replace(height=128, width=64), workers=0)
+    assert not transforms.worth_keeping(5346, TOY, workers=4)  # each worker would hold its own copy
+    assert not transforms.worth_keeping(38808, TOY.replace(height=256, width=128), workers=0)

@@ -52,7 +52,7 @@ from reid_bench.records import write_run_record
 from reid_bench.reid import backbones, trainers
 from reid_bench.reid.models import ReidNet
 from reid_bench.reid.samplers import PKSampler, balanced_pairs, generated_per_batch, stream_batches
-from reid_bench.reid.transforms import ImageDataset, PairDataset, Triplet, as_triplets, train_transform
+from reid_bench.reid.transforms import ImageDataset, PairDataset, Triplet, as_triplets, train_transform, worth_keeping
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,8 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
         log.info("%s already holds a finished run (%d epochs); nothing to train.", checkpoint_path, result.epoch)
         return result
 
-    dataset = ImageDataset(triplets, train_transform(settings), labels)
+    keep = worth_keeping(len(triplets), settings, accel.loader_options(dev)["num_workers"])
+    dataset = ImageDataset(triplets, train_transform(settings), labels, keep_loaded=keep)
     lock = storage.exclusive_folder(out, f"the {trainer} model") if distributed.is_main() else contextlib.nullcontext()
     with lock:
         for epoch in range(result.epoch, settings.epochs):
