@@ -459,6 +459,8 @@ def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, s
                                distributed.rank(), distributed.world_size())
     cuda = device.type == "cuda"
     workers = settings.workers if cuda else 0
+    if not workers and hasattr(pairs, "keep_loaded"):  # read in this process: decode each image once
+        pairs.keep_loaded()
     return DataLoader(pairs, batch_sampler=sampler, num_workers=workers, pin_memory=cuda,
                       generator=torch.Generator().manual_seed(settings.seed + start),
                       persistent_workers=workers > 0, worker_init_fn=_ignore_interrupt if workers else None)

@@ -236,3 +236,12 @@ def test_channels_last_changes_speed_not_results(tmp_path: Path, eight_synthpeop
                           for p in sorted((tmp_path / f"images-{layout}").iterdir())]
     assert len(images[True]) == 8
     assert max(np.abs(a - b).max() for a, b in zip(images[True], images[False])) <= 1  # uint8 rounding only
+
+
+def test_the_cpu_loop_keeps_the_pairs_decoded_images(tmp_path: Path, synthpeople: Path) -> None:
+    needs = generators.get("san").needs
+    pairs = PoseTransferPairs(load_dataset(synthpeople), "train", needs=needs, image_size=(32, 16))
+    assert pairs.kept is None
+    train(tiny_config(3), pairs, tmp_path / "run", progress=False)
+    assert pairs.kept  # the loop read its batches in this process and kept what it decoded
+    assert set(pairs.kept) <= {image.name for pair in pairs.pairs for image in pair}

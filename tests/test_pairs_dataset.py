@@ -1,4 +1,4 @@
-"""PoseTransferPairs: the sample dict, needs, resizing, skipping, and default collate."""
+"""PoseTransferPairs: the sample dict, needs, resizing, skipping, default collate, and kept images."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from reid_bench.data import PoseTransferPairs, body_mask_from_keypoints, load_dataset
+from reid_bench.data import pairs as pairs_module
 from reid_bench.errors import ReidBenchError
 
 ALL = frozenset({"parsing", "mask", "keypoints", "heatmap"})
@@ -116,3 +117,22 @@ def test_explicit_pairs_replace_the_csv(market_dir, data_files):
     item = pairs[0]
     assert (item["src_name"], item["tgt_name"]) == chosen[0]
     assert item["pid"] == 1  # the source's relabelled pid (0007)
+
+
+@pytest.mark.parametrize("size", [None, (96, 48)])
+def test_kept_images_give_the_same_items_and_each_file_is_decoded_once(market_dir, monkeypatch, size):
+    dataset = load_dataset(market_dir)
+    plain = PoseTransferPairs(dataset, "train", needs=ALL, image_size=size)
+    kept = PoseTransferPairs(dataset, "train", needs=ALL, image_size=size)
+    assert kept.keep_loaded()
+    reads = []
+    read = pairs_module.read_image
+    monkeypatch.setattr(pairs_module, "read_image", lambda path: reads.append(path) or read(path))
+    for _ in range(2):
+        for index in range(len(kept)):
+            a, b = plain[index], kept[index]
+            assert a.keys() == b.keys()
+            assert all(torch.equal(a[k], b[k]) if torch.is_tensor(a[k]) else a[k] == b[k] for k in a)
+    images = {image.name for pair in kept.pairs for image in pair}
+    assert len(reads) == 2 * 2 * len(kept) + len(images)  # plain decodes every time, kept once per image
+    assert not PoseTransferPairs(dataset, "train", needs=ALL).keep_loaded(budget=10)  # too big: not kept

@@ -19,7 +19,10 @@ bilinearly, parsing by nearest neighbour, and keypoints scaled by (H / file heig
 before heatmaps and masks are drawn at the new size. Pairs whose images lack what is needed (no
 keypoint row or all points -1, no parsing PNG, neither for a mask) are left out when the Dataset
 is built and counted in ``skipped`` (per reason in ``skipped_reasons``). ``pairs`` given as a list of
-(source, target) names replaces the split's CSV (augmentation chooses its own pairs). A pair naming an image
+(source, target) names replaces the split's CSV (augmentation chooses its own pairs). With
+:meth:`PoseTransferPairs.keep_loaded` each image's decoded uint8 pixels, labels and mask are kept
+at their first read (an image is in many pairs and the GAN loop reads every pair many times); the
+items are the same tensors as without it. A pair naming an image
 that does not exist, or a corrupt file, raises :class:`~reid_bench.errors.ReidBenchError`. Given ``who``
 (the generator's name, as messages print it), a split without its pairs CSV, or whose every pair was left
 out, raises the one sentence of :mod:`reid_bench.data.inputs` saying what is missing, for how many
@@ -51,7 +54,17 @@ from reid_bench.data.pose_maps import (
 from reid_bench.errors import ReidBenchError
 
 NEEDS = frozenset({"parsing", "mask", "keypoints", "heatmap"})
+KEEP_LOADED_BYTES = 2 * 2**30  # PoseTransferPairs.keep_loaded keeps the decoded images only up to this size
 MISSING = -1.0
+
+
+class _Decoded(NamedTuple):
+    """One image's files, decoded and at the pairs' size: what :meth:`PoseTransferPairs.keep_loaded` keeps."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8
+    labels: np.ndarray | None  # (H, W) uint8 LIP labels
+    mask: np.ndarray | None  # (H, W) bool, where a masks/ PNG or parsing gives one
+    keypoints: np.ndarray | None  # (18, 2) float32 at the pairs' size, MISSING where not visible
 
 
 class _Image(NamedTuple):
@@ -98,6 +111,7 @@ class PoseTransferPairs(Dataset):
             if path is None:
                 raise ReidBenchError(missing_pairs_message(dataset, split, who or "pose transfer"))
             pairs = read_pairs_csv(path)
+        self.kept: dict[str, _Decoded] | None = None
         self.skipped_reasons: Counter[str] = Counter()
         self.pairs: list[tuple[_Image, _Image]] = []
         seen: dict[str, _Image] = {}  # an image is in many pairs: look up its files once
@@ -120,6 +134,20 @@ class PoseTransferPairs(Dataset):
             return ""
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.skipped_reasons.most_common())
         return f"{self.skipped:,} of {self.skipped + len(self.pairs):,} pairs left out ({reasons})"
+
+    def keep_loaded(self, budget: int = KEEP_LOADED_BYTES) -> bool:
+        """Keep each image's decoded files from its first read on (5 bytes a pixel: 41 kB an image at 128x64),
+        for a loop that reads the pairs in its own process, if all of them fit in ``budget`` bytes
+        (Market-1501's 12,936 training images at 128x64: 0.5 GB); whether they are kept."""
+        names = {image.name: image for pair in self.pairs for image in pair}
+        if not names:
+            return False
+        height, width = self.image_size or self._decode(next(iter(names.values()))).rgb.shape[:2]
+        if len(names) * height * width * 5 > budget:
+            return False
+        if self.kept is None:
+            self.kept = {}
+        return True
 
     @property
     def skipped(self) -> int:
@@ -162,15 +190,19 @@ class PoseTransferPairs(Dataset):
             item.update({f"{prefix}_{key}": value for key, value in self._load(image).items()})
         return item
 
-    def _load(self, image: _Image) -> dict[str, torch.Tensor]:
+    def _decoded(self, image: _Image) -> _Decoded:
+        if self.kept is None:
+            return self._decode(image)
+        if image.name not in self.kept:
+            self.kept[image.name] = self._decode(image)
+        return self.kept[image.name]
+
+    def _decode(self, image: _Image) -> _Decoded:
         rgb = read_image(image.path)
         file_size = (rgb.height, rgb.width)
         height, width = self.image_size or file_size
         if (height, width) != file_size:
             rgb = rgb.resize((width, height), Image.BILINEAR)
-        pixels = np.asarray(rgb, dtype=np.float32) / 127.5 - 1.0
-        out = {"image": torch.from_numpy(pixels.transpose(2, 0, 1).copy())}
-
         labels = None
         if image.parsing is not None:
             labels = read_parsing(image.parsing, file_size)
@@ -181,9 +213,7 @@ class PoseTransferPairs(Dataset):
             scale = np.array([height / file_size[0], width / file_size[1]])
             shown = visible(image.keypoints)[:, None]
             keypoints = np.where(shown, image.keypoints * scale, MISSING).astype(np.float32)
-
-        if "parsing" in self.needs:
-            out["parsing"] = torch.from_numpy(parsing_one_hot(labels))
+        mask = None
         if "mask" in self.needs:
             if image.mask is not None:
                 mask = read_mask(image.mask, file_size)
@@ -191,11 +221,22 @@ class PoseTransferPairs(Dataset):
                     mask = np.asarray(Image.fromarray(mask).resize((width, height), Image.NEAREST))
             elif labels is not None:
                 mask = labels > 0
-            else:
-                mask = body_mask_from_keypoints(keypoints, height, width)
+        return _Decoded(np.asarray(rgb), labels, mask, keypoints)
+
+    def _load(self, image: _Image) -> dict[str, torch.Tensor]:
+        decoded = self._decoded(image)
+        height, width = decoded.rgb.shape[:2]
+        pixels = decoded.rgb.astype(np.float32) / 127.5 - 1.0
+        out = {"image": torch.from_numpy(pixels.transpose(2, 0, 1).copy())}
+        if "parsing" in self.needs:
+            out["parsing"] = torch.from_numpy(parsing_one_hot(decoded.labels))
+        if "mask" in self.needs:
+            mask = decoded.mask
+            if mask is None:
+                mask = body_mask_from_keypoints(decoded.keypoints, height, width)
             out["mask"] = torch.from_numpy(mask[None].astype(np.float32))
         if "keypoints" in self.needs:
-            out["keypoints"] = torch.from_numpy(keypoints)
+            out["keypoints"] = torch.from_numpy(decoded.keypoints)
         if "heatmap" in self.needs:
-            out["heatmap"] = torch.from_numpy(keypoint_heatmaps(keypoints, height, width))
+            out["heatmap"] = torch.from_numpy(keypoint_heatmaps(decoded.keypoints, height, width))
         return out
