@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,25 @@ def test_rerun_reuses_every_step_and_adds_no_rows(tiny_data: Path, tmp_path: Pat
     summary = run(_request(tiny_data, out), echo=lambda text: None, progress=False)
     assert summary.added == 0
     assert (out / "results.csv").read_text() == before
+
+
+def test_rows_on_record_need_no_model_even_when_the_cache_lost_it(tiny_data: Path, tmp_path: Path, monkeypatch):
+    out = tmp_path / "results"
+    run(_request(tiny_data, out), echo=lambda text: None, progress=False)
+    before = (out / "results.csv").read_text()
+    shutil.rmtree(tmp_path / "cache" / "reid")  # e.g. a cleared cache, or rows copied from another machine
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a Re-ID model whose rows are all in the CSV was trained again")
+
+    monkeypatch.setattr(run_module, "train_reid", must_not_train)
+    printed = []
+    summary = run(_request(tiny_data, out), echo=printed.append, progress=False)
+    assert summary.added == 0 and (out / "results.csv").read_text() == before
+    assert sum("every protocol's row is in" in line for line in printed) == 4  # none and san, IDE and Siamese
+    (out / "results.csv").write_text("".join(before.splitlines(keepends=True)[:-1]))  # one row lost
+    with pytest.raises(AssertionError, match="trained again"):
+        run(_request(tiny_data, out), echo=lambda text: None, progress=False)
 
 
 def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: Path, monkeypatch):

@@ -37,16 +37,16 @@ from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data.inputs import input_sources
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
-from reid_bench.evaluation.protocols import evaluate_trained, row_hash
+from reid_bench.evaluation.protocols import evaluate_trained, fit_mark, row_hash
 from reid_bench.generators.run_config import configure_guided
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import BUDGETS, Overrides, ReidSettings, RunPreset, real_only
 from reid_bench.profiling import OFF, Profile
 from reid_bench.records import write_run_record
-from reid_bench.reid import TrainedModel, train_reid, trainers
+from reid_bench.reid import TrainedModel, backbones, train_reid, trainers
 from reid_bench.reid.features import class_index, source_probabilities
 from reid_bench.reid.guide import IdentityGuide
-from reid_bench.reid.train import steps_per_epoch
+from reid_bench.reid.train import model_hash, steps_per_epoch
 from reid_bench.results import ResultRow, append_rows, existing_keys, read_rows
 from reid_bench.results.plots import add_cmc, cmc_path
 from reid_bench.storage import cache_root, config_hash
@@ -309,19 +309,42 @@ class Experiment:
         """The Re-ID settings of ``arm`` (:func:`arm_settings`)."""
         return arm_settings(self.preset, trainer, len(self.dataset.train), arm.n_generated)
 
-    def _train(self, arm: Arm, trainer: str, seed: int) -> TrainedModel:
-        """The Re-ID model of ``arm``, ``trainer`` and ``seed``, trained now unless cached (it resumes)."""
+    def _meta(self, arm: Arm) -> dict[str, Any]:
         recipe = presets.recipe_label(self.preset, getattr(self, "inputs", {}))
         perceptual = self.generator.perceptual if hasattr(self, "generator") else "n/a"
-        meta = model_meta(self.dataset, arm, recipe, perceptual)
+        return model_meta(self.dataset, arm, recipe, perceptual)
+
+    def _train(self, arm: Arm, trainer: str, seed: int) -> TrainedModel:
+        """The Re-ID model of ``arm``, ``trainer`` and ``seed``, trained now unless cached (it resumes)."""
         return train_reid(arm.records, trainer, self._arm_settings(arm, trainer),
-                          backbone_weights=self.request.backbone_weights, seed=seed, meta=meta,
+                          backbone_weights=self.request.backbone_weights, seed=seed, meta=self._meta(arm),
                           device=self.request.device, progress=self.progress, profile=self.profile)
+
+    def _rows_on_record(self, arm: Arm, trainer: str, seed: int) -> list[ResultRow] | None:
+        """The CSV's rows of every protocol of the finished model of ``arm``, ``trainer`` and ``seed`` if all are
+        there (the model then need not be trained or found again: its cache may have been cleared), else None."""
+        settings = self._arm_settings(arm, trainer)
+        pretrained = backbones.would_be_pretrained(settings.backbone, self.request.backbone_weights)
+        key = model_hash(arm.records, trainer, settings, pretrained, seed, self._meta(arm))
+        protocols = trainers.get(trainer).protocols
+        names = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
+        fit = self.preset.run.ranker_fit
+        wanted = {ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
+                                   trainer=trainer, seed=seed, ranker=name,
+                                   config_hash=key + fit_mark(rankers.create(name), fit, arm.n_generated > 0))
+                  for name in names}
+        if not wanted <= existing_keys(self.results_csv):
+            return None
+        return [row for row in read_rows(self.results_csv) if row.key in wanted]
 
     def _train_and_evaluate(self, arm: Arm, trainer: str, seed: int) -> tuple[list[ResultRow], int]:
         """Train (or find) one model, evaluate the protocols not yet in the CSV; (its rows, rows added)."""
         self.echo(f"seed {seed}: {trainer} on {len(self.dataset.train)} real + {arm.n_generated} generated images "
                   f"({arm.generator}, K={arm.factor})")
+        on_record = self._rows_on_record(arm, trainer, seed)
+        if on_record is not None:
+            self.echo(f"seed {seed}: {trainer} {arm.generator}: every protocol's row is in {self.results_csv} already")
+            return on_record, 0
         with self.profile.section("train"):
             trained = self._train(arm, trainer, seed)
         found = distributed.on_main(lambda: self._evaluate(arm, trainer, seed, trained))  # rank 0 alone
