@@ -23,7 +23,8 @@ from reid_bench.generators.registry import get as get_generator
 from reid_bench.presets import GeneratorSettings
 from reid_bench.storage import cache_root, config_hash
 
-_LATER_FIELDS = ("epoch_pairs", "model_options", "identity_jitter")  # GeneratorSettings fields hashed only when set
+# GeneratorSettings fields hashed only when set
+_LATER_FIELDS = ("epoch_pairs", "model_options", "identity_jitter", "region_colour_weight")
 
 
 @dataclass(frozen=True)

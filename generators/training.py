@@ -29,8 +29,8 @@ Ctrl-C lets the step in progress finish, writes a checkpoint and stops with a se
 which step was saved (:class:`_DeferredInterrupt`); a second Ctrl-C stops at once, keeping the
 last consistent checkpoint.
 
-Recipe terms: the loop adds two terms to every generator's own objective, so that SAN and every
-baseline get the same treatment (``GeneratorSettings``; both 0, off, by default, and the paper
+Recipe terms: the loop adds these terms to every generator's own objective, so that SAN and every
+baseline get the same treatment (``GeneratorSettings``; all off by default, and the paper
 presets keep them off):
 
 - ``foreground_weight`` x the mean over all pixels of ``tgt_mask * |generated - target|``, PG2's
@@ -45,7 +45,10 @@ presets keep them off):
   linearly from 0 over ``identity_warmup`` steps; with ``identity_jitter`` the network scores a random
   view of each generated image (:func:`reid_bench.reid.guide.random_views`). It is logged as ``g_identity_ce`` and
   ``g_identity_feature``, never as a perceptual (VGG) term; where VGG-19 is missing it is the
-  honest stand-in for one.
+  honest stand-in for one;
+- ``region_colour_weight`` x :func:`~reid_bench.generators.losses.region_colour_loss`: the colour
+  mean and deviation inside each region of the target's parsing, generated against the real
+  target (the loop then reads ``tgt_parsing``, :func:`loop_needs`).
 
 Under ``torchrun --nproc_per_node=N`` (:mod:`reid_bench.distributed`) ``batch_size`` stays the
 global batch: rank r trains on ``batch[r::N]`` of each step's batch, and after every backward the
@@ -84,6 +87,7 @@ from reid_bench.accel import autocast, channels_last, compile_module, grad_scale
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
 from reid_bench.generators.base import Batch, Generator, set_requires_grad
+from reid_bench.generators.losses import region_colour_loss
 from reid_bench.generators.registry import create
 from reid_bench.generators.run_config import RunConfig, needs_guide
 from reid_bench.generators.samples import save_grid
@@ -95,7 +99,8 @@ from reid_bench.storage import atomic_path, exclusive_folder
 # Settings that change the arithmetic of a run: a resumed run must use the same ones, and a finished
 # generator.pt is reused only for the same ones (with the same total steps, data and identity network).
 _RESUME_KEYS = ("image_size", "batch_size", "lr", "beta1", "beta2", "amp", "seed", "foreground_weight",
-                "identity_weight", "identity_feature_weight", "identity_warmup", "identity_jitter")
+                "identity_weight", "identity_feature_weight", "identity_warmup", "identity_jitter",
+                "region_colour_weight")
 _STOP = "_interrupt"  # the Ctrl-C flag, averaged over the ranks with the losses so that all stop at one step
 
 
@@ -265,6 +270,9 @@ class _Trainer:
             error = (fake.float() - batch["tgt_image"].float()).abs() * batch["tgt_mask"].float()
             terms["foreground_l1"] = error.mean()
             total = total + s.foreground_weight * terms["foreground_l1"]
+        if s.region_colour_weight:
+            terms["region_colour"] = region_colour_loss(fake, batch["tgt_image"], batch["tgt_parsing"])
+            total = total + s.region_colour_weight * terms["region_colour"]
         if self.guide is not None:
             ramp = min(1.0, (step + 1) / s.identity_warmup) if s.identity_warmup else 1.0
             terms.update(self.guide(batch, fake, jitter=s.identity_jitter))
@@ -451,7 +459,8 @@ def _interrupted(step: int, saved: int, total: int, state_path: Path) -> str:
 
 def loop_needs(settings: GeneratorSettings) -> frozenset[str]:
     """What the loop's own terms read from the sample dict besides a generator's ``needs``."""
-    return frozenset({"mask"}) if settings.foreground_weight else frozenset()
+    return frozenset(({"mask"} if settings.foreground_weight else set())
+                     | ({"parsing"} if settings.region_colour_weight else set()))
 
 
 def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, start: int, total: int) -> DataLoader:

@@ -99,6 +99,8 @@ class GeneratorSettings(AccelSettings):
     # person (DG-Net's identity loss; the network is the real-only IDE of the run, never a VGG)
     identity_feature_weight: float = 0.0  # 1 - cosine of that network's features of generated and real target
     identity_warmup: int = 0  # steps over which both identity weights ramp linearly up from 0
+    region_colour_weight: float | None = None  # L1 of the colour mean and deviation inside each region of the
+    # target's parsing, generated against the real target (generators.losses.region_colour_loss); None = off
     identity_jitter: float | None = None  # J: the identity term scores a random view of each generated image
     # (flip, scale 1 +- J, shift +- J, a resolution of 1 - 2J to 1; reid.guide.random_views); None = off
 
@@ -120,8 +122,8 @@ class GeneratorSettings(AccelSettings):
         if self.image_size is not None:
             for side in self.image_size:
                 checks.at_least(side, 1, "each side of generator.image_size")
-        negative = [name for name in ("foreground_weight", "identity_weight", "identity_feature_weight")
-                    if not getattr(self, name) >= 0]
+        negative = [name for name in ("foreground_weight", "identity_weight", "identity_feature_weight",
+                                      "region_colour_weight") if not (getattr(self, name) or 0) >= 0]
         if not self.lr > 0 or negative:
             raise ReidBenchError(f"generator.lr must be above 0 and {', '.join(negative) or 'the loss weights'} "
                                  "at least 0.")
@@ -492,6 +494,7 @@ RECIPE_LEVERS = (
     ("run", "filter_confidence", "filter"), ("generator", "foreground_weight", "fg"),
     ("generator", "identity_weight", "id"), ("generator", "identity_feature_weight", "idfeat"),
     ("generator", "identity_warmup", "idwarm"), ("generator", "identity_jitter", "idjitter"),
+    ("generator", "region_colour_weight", "colour"),
     ("reid", "generated_share", "share"),
     ("reid", "generated_label", "label"), ("reid", "generated_label_smooth", "smooth"),
 )

@@ -35,6 +35,7 @@ from reid_bench.data import PoseTransferPairs, load_dataset
 from reid_bench.data.market import ImageRecord
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.evaluation.protocols import evaluate_trained
+from reid_bench.generators.losses import region_colour_loss
 from reid_bench.generators.run_config import configure, configure_guided
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import parse_overrides, recipe_label
@@ -197,6 +198,38 @@ def test_only_generators_that_learn_get_the_identity_network(people: Path) -> No
     assert guide is None and asked == [True]  # the term is off
 
 
+def test_region_colour_loss_sees_each_garments_colour_and_contrast_not_its_pixels() -> None:
+    parsing = torch.zeros(1, 20, 8, 4)
+    parsing[0, 0, :4] = 1  # background above, an upper garment (label 5) below
+    parsing[0, 5, 4:] = 1
+    target = torch.zeros(1, 3, 8, 4)
+    target[0, 0, 4:, ::2] = 1  # red stripes on the garment, the background black
+    shifted = target.roll(1, dims=3)  # the same stripes one pixel over: every garment pixel differs
+    assert torch.equal((shifted - target)[0, 0, 4:].abs(), torch.ones(4, 4))
+    assert region_colour_loss(shifted, target, parsing) < 1e-6
+    blurred = torch.zeros_like(target)
+    blurred[0, 0, 4:] = 0.5  # the garment's mean colour, without its stripes
+    assert region_colour_loss(blurred, target, parsing) == pytest.approx(0.5 / 3, abs=1e-3)  # the red deviation
+    noisy = target.clone()
+    noisy[0, :, :4] = torch.rand(3, 4, 4)  # anything in the background is free
+    assert region_colour_loss(noisy, target, parsing) < 1e-6
+    fake = (blurred + 0.01 * torch.randn_like(blurred)).requires_grad_(True)
+    region_colour_loss(fake, target, parsing).backward()
+    assert fake.grad[0, 0, 4:].abs().sum() > 0 and fake.grad[0, :, :4].abs().sum() == 0
+
+
+def test_region_colour_term_is_logged_and_reads_the_target_parsing(people: Path, tmp_path: Path) -> None:
+    config = configure("pg2", data=str(people), preset=PLAIN_QUICK.generator, steps=2, batch_size=2,
+                       region_colour_weight=5.0, log_every=1)
+    assert "parsing" in loop_needs(config.settings) and "parsing" not in generators.get("pg2").needs
+    needs = generators.get("pg2").needs | loop_needs(config.settings)
+    pairs = PoseTransferPairs(load_dataset(people), "train", needs=needs)
+    train(config, torch.utils.data.Subset(pairs, range(2)), tmp_path / "gan", progress=False)
+    assert "g_region_colour" in (tmp_path / "gan" / "losses.csv").read_text().splitlines()[0]
+    assert configure("pg2", data=str(people), preset=PLAIN_QUICK.generator, steps=2, batch_size=2).config_hash() \
+        != config.config_hash()
+
+
 def test_identity_weights_without_a_network_are_one_sentence(people: Path, tmp_path: Path) -> None:
     config = configure("san", data=str(people), preset=PLAIN_QUICK.generator, options={"channels": 4, "blocks": 1},
                        steps=1, identity_weight=1.0)
@@ -316,12 +349,12 @@ def test_every_recipe_lever_has_a_run_flag(monkeypatch) -> None:
     flags = ["--budget", "epochs", "--composite", "target", "--poses", "compatible", "--filter", "0.3",
              "--generated-share", "0.25", "--generated-label", "uniform", "--generated-smooth", "0.2",
              "--foreground-weight", "15", "--identity-weight", "1", "--identity-feature-weight", "10",
-             "--identity-jitter", "0.15"]
+             "--identity-jitter", "0.15", "--region-colour-weight", "5"]
     with pytest.raises(SystemExit):  # --no-recipe first turns the quick preset's own levers off
         main(["run", "--generator", "san", "--no-recipe", *flags])
     preset = seen["request"].overrides.apply(presets.get("quick"))
     assert recipe_label(preset) == ("budget=epochs;poses=compatible;composite=target;filter=0.3;fg=15;id=1;idfeat=10;"
-                                    "idjitter=0.15;share=0.25;label=uniform;smooth=0.2")
+                                    "idjitter=0.15;colour=5;share=0.25;label=uniform;smooth=0.2")
     levers = {f"{section}.{name}" for section, name, _ in presets.RECIPE_LEVERS}
     flagged = {field for _, field, _, _ in cli_run.ALIASES}
     assert levers - flagged == {"generator.identity_warmup"}  # the ramp is a --set of its own

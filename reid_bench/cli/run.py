@@ -42,6 +42,8 @@ ALIASES = (
      "the frozen real-only IDE's cross-entropy of generated images as their source person"),
     ("--identity-feature-weight", "generator.identity_feature_weight", dict(type=float, metavar="W"),
      "1 - cosine of that IDE's features of the generated and the real target image"),
+    ("--region-colour-weight", "generator.region_colour_weight", dict(type=float, metavar="W"),
+     "L1 of the colour mean and deviation inside each region of the target's parsing (generated vs real)"),
     ("--identity-jitter", "generator.identity_jitter", dict(type=float, metavar="J"),
      "the identity terms score a random view of each generated image (flip, scale and shift by J, blur)"),
 )
