@@ -4,7 +4,7 @@
 # compare a rerun with the committed rows, give an empty OUT and run
 # `reid-bench compare results/synthpeople-quick/results.csv OUT/results.csv`.
 #   bash results/synthpeople-quick/regenerate.sh [OUT]   (default OUT: results/synthpeople-quick)
-# About 4 hours of one CPU core (two jobs at a time on 2 cores take about half that; more at once is slower).
+# About 7 hours of one CPU core (two jobs at a time on 2 cores take about half that; more at once is slower).
 set -euo pipefail
 out="${1:-results/synthpeople-quick}"
 data="${DATA_ROOT:-$out/data}"  # the two confirmation renders (made once; not committed)
@@ -19,6 +19,12 @@ for arm in "san $out" "identity $out/identity-control" "synth-oracle $out/oracle
   set -- $arm
   reid-bench run --generator "$1" --factor 3 --seeds 1,2,3 --trainers ide --ranker-fit trained --out "$2"
 done
+# The quick recipe before its identity term was jittered, and the region colour term on that recipe instead
+reid-bench run --generator san --factor 3 --seeds 1,2,3 --out "$out/ablation" --set generator.identity_jitter=none
+reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/region-colour" \
+  --set generator.identity_jitter=none --region-colour-weight 10
+# Every other generator under the recipe, seed 1 (only PG2 was run)
+reid-bench run --generator pg2 --factor 3 --seeds 1 --trainers ide --out "$out/all-generators"
 # Ablation: the paper's pipeline (every lever off), then the identity term alone
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/ablation" --no-recipe
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/ablation" --no-recipe \
@@ -26,8 +32,10 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$o
 # Confirmation, the recipe unchanged, on two renders with other dataset seeds
 for seed in 1 2; do
   [ -d "$data/seed$seed" ] || reid-bench data synth --out "$data/seed$seed" --seed "$seed"
-  reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --data "$data/seed$seed" \
-    --out "$out/confirm-data-seed$seed"
+  for arm in "san" "san --set generator.identity_jitter=none" "identity"; do
+    reid-bench run --generator $arm --factor 3 --seeds 1,2,3 --trainers ide --data "$data/seed$seed" \
+      --out "$out/confirm-data-seed$seed"
+  done
 done
 # Table 1 for the recipe, on test pairs and on augmentation pairs
 python scripts/generator_quality.py --out "$out/table1" --generators identity,san,synth-oracle \
