@@ -83,7 +83,16 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
 from reid_bench import distributed, seeds
-from reid_bench.accel import autocast, channels_last, compile_module, grad_scaler, move_batch, pick_device, resolve_amp
+from reid_bench.accel import (
+    autocast,
+    channels_last,
+    compile_module,
+    grad_scaler,
+    keeps_decoded,
+    move_batch,
+    pick_device,
+    resolve_amp,
+)
 from reid_bench.errors import ReidBenchError
 from reid_bench.generators import checkpoints
 from reid_bench.generators.base import Batch, Generator, set_requires_grad
@@ -468,7 +477,7 @@ def _loader(pairs: Dataset, settings: GeneratorSettings, device: torch.device, s
                                distributed.rank(), distributed.world_size())
     cuda = device.type == "cuda"
     workers = settings.workers if cuda else 0
-    if not workers and hasattr(pairs, "keep_loaded"):  # read in this process: decode each image once
+    if hasattr(pairs, "keep_loaded") and keeps_decoded(pairs.decoded_bytes(), workers):  # decode each image once
         pairs.keep_loaded()
     return DataLoader(pairs, batch_sampler=sampler, num_workers=workers, pin_memory=cuda,
                       generator=torch.Generator().manual_seed(settings.seed + start),

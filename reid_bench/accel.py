@@ -13,7 +13,8 @@ loop, feature extraction, generation):
 - **Memory format**: channels-last for convolutional networks on CUDA and CPU (oneDNN and cuDNN
   both prefer NHWC).
 - **Loader**: worker processes and pinned memory on CUDA; the main process on the CPU, where
-  workers would compete with the compute threads for the same cores.
+  workers would compete with the compute threads for the same cores, and where a training set keeps
+  its decoded images in memory when they fit (:func:`keeps_decoded`).
 - **CPU threads**: under ``torchrun`` with N processes on one machine, each process gets
   ``cores // N`` intra-op threads instead of every process taking all cores.
 """
@@ -145,6 +146,17 @@ def loader_options(device: torch.device, workers: int | None = None) -> dict[str
     if workers is None:
         workers = min(8, max(1, (os.cpu_count() or 1) // local_world_size()))
     return {"num_workers": workers, "pin_memory": True, "persistent_workers": workers > 0}
+
+
+DECODED_BUDGET_BYTES = 2 * 2**30  # decoded training images kept in memory only up to this size
+
+
+def keeps_decoded(nbytes: int, workers: int, budget: int = DECODED_BUDGET_BYTES) -> bool:
+    """Whether a training set read every epoch keeps its decoded images (``nbytes`` of them) in memory:
+    only where it loads in the training process (``workers == 0``, the CPU; each worker process would
+    keep a copy of its own) and they fit in ``budget`` (the Re-ID trainers' ``ImageDataset`` and the GAN
+    loop's ``PoseTransferPairs``)."""
+    return workers == 0 and nbytes <= budget
 
 
 def local_world_size() -> int:

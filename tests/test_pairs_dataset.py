@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from reid_bench.accel import keeps_decoded
 from reid_bench.data import PoseTransferPairs, body_mask_from_keypoints, load_dataset
 from reid_bench.data import pairs as pairs_module
 from reid_bench.errors import ReidBenchError
@@ -124,7 +125,10 @@ def test_kept_images_give_the_same_items_and_each_file_is_decoded_once(market_di
     dataset = load_dataset(market_dir)
     plain = PoseTransferPairs(dataset, "train", needs=ALL, image_size=size)
     kept = PoseTransferPairs(dataset, "train", needs=ALL, image_size=size)
-    assert kept.keep_loaded()
+    images = {image.name for pair in kept.pairs for image in pair}
+    height, width = size or (128, 64)  # the files' size
+    assert kept.decoded_bytes() == len(images) * height * width * 5
+    kept.keep_loaded()
     reads = []
     read = pairs_module.read_image
     monkeypatch.setattr(pairs_module, "read_image", lambda path: reads.append(path) or read(path))
@@ -133,6 +137,7 @@ def test_kept_images_give_the_same_items_and_each_file_is_decoded_once(market_di
             a, b = plain[index], kept[index]
             assert a.keys() == b.keys()
             assert all(torch.equal(a[k], b[k]) if torch.is_tensor(a[k]) else a[k] == b[k] for k in a)
-    images = {image.name for pair in kept.pairs for image in pair}
     assert len(reads) == 2 * 2 * len(kept) + len(images)  # plain decodes every time, kept once per image
-    assert not PoseTransferPairs(dataset, "train", needs=ALL).keep_loaded(budget=10)  # too big: not kept
+    assert keeps_decoded(kept.decoded_bytes(), workers=0)
+    assert not keeps_decoded(kept.decoded_bytes(), workers=0, budget=10)  # too big: not kept
+    assert not keeps_decoded(kept.decoded_bytes(), workers=2)  # each loader worker would hold a copy

@@ -54,7 +54,6 @@ from reid_bench.data.pose_maps import (
 from reid_bench.errors import ReidBenchError
 
 NEEDS = frozenset({"parsing", "mask", "keypoints", "heatmap"})
-KEEP_LOADED_BYTES = 2 * 2**30  # PoseTransferPairs.keep_loaded keeps the decoded images only up to this size
 MISSING = -1.0
 
 
@@ -135,19 +134,20 @@ class PoseTransferPairs(Dataset):
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.skipped_reasons.most_common())
         return f"{self.skipped:,} of {self.skipped + len(self.pairs):,} pairs left out ({reasons})"
 
-    def keep_loaded(self, budget: int = KEEP_LOADED_BYTES) -> bool:
-        """Keep each image's decoded files from its first read on (5 bytes a pixel: 41 kB an image at 128x64),
-        for a loop that reads the pairs in its own process, if all of them fit in ``budget`` bytes
-        (Market-1501's 12,936 training images at 128x64: 0.5 GB); whether they are kept."""
-        names = {image.name: image for pair in self.pairs for image in pair}
-        if not names:
-            return False
-        height, width = self.image_size or self._decode(next(iter(names.values()))).rgb.shape[:2]
-        if len(names) * height * width * 5 > budget:
-            return False
+    def decoded_bytes(self) -> int:
+        """What :meth:`keep_loaded` would hold once every image was read: 5 bytes a pixel (41 kB an image
+        at 128x64; Market-1501's 12,936 training images: 0.5 GB)."""
+        images = {image.name: image for pair in self.pairs for image in pair}
+        if not images:
+            return 0
+        height, width = self.image_size or self._decode(next(iter(images.values()))).rgb.shape[:2]
+        return len(images) * height * width * 5
+
+    def keep_loaded(self) -> None:
+        """Keep each image's decoded files from its first read on, for a loop that reads the pairs in its
+        own process (``generators.training`` asks :func:`reid_bench.accel.keeps_decoded` first)."""
         if self.kept is None:
             self.kept = {}
-        return True
 
     @property
     def skipped(self) -> int:

@@ -25,6 +25,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
+from reid_bench.accel import keeps_decoded
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import ReidSettings
 
@@ -121,15 +122,11 @@ class ImageDataset(Dataset):
         return self.transform.augment(self._pixels(index)), self.labels[index], record.camid, record.generated
 
 
-KEEP_LOADED_BYTES = 2 * 2**30  # a training set's uint8 pixels kept in memory only up to this size
-
-
 def worth_keeping(count: int, settings: ReidSettings, workers: int) -> bool:
-    """Whether a training set of ``count`` images keeps its loaded pixels (:class:`ImageDataset`): when it
-    loads in this process (``workers == 0``, the CPU; each worker process would keep its own copy) and
-    its pixels fit in :data:`KEEP_LOADED_BYTES` (SynthPeople's quick run with K = 3: 131 MB;
-    Market-1501's 12,936 images at 256x128: 1.3 GB, K = 3 is not kept)."""
-    return workers == 0 and count * 3 * settings.height * settings.width <= KEEP_LOADED_BYTES
+    """Whether a training set of ``count`` images keeps its loaded uint8 pixels (:class:`ImageDataset`), by
+    :func:`reid_bench.accel.keeps_decoded` (SynthPeople's quick run with K = 3: 131 MB; Market-1501's
+    12,936 images at 256x128: 1.3 GB, with K = 3 too large to keep)."""
+    return keeps_decoded(count * 3 * settings.height * settings.width, workers)
 
 
 class PairDataset(Dataset):
