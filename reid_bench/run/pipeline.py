@@ -320,19 +320,21 @@ class Experiment:
                           backbone_weights=self.request.backbone_weights, seed=seed, meta=self._meta(arm),
                           device=self.request.device, progress=self.progress, profile=self.profile)
 
+    def _row_keys(self, arm: Arm, trainer: str, seed: int, config_hash_of: Callable[[str], str]) -> dict[str, tuple]:
+        """The result-row key of each ranker of :func:`protocol_names` for this model, by ranker name."""
+        return {name: ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
+                                       trainer=trainer, seed=seed, ranker=name, config_hash=config_hash_of(name))
+                for name in protocol_names(trainer, self.request.rerank)}
+
     def _rows_on_record(self, arm: Arm, trainer: str, seed: int) -> list[ResultRow] | None:
         """The CSV's rows of every protocol of the finished model of ``arm``, ``trainer`` and ``seed`` if all are
         there (the model then need not be trained or found again: its cache may have been cleared), else None."""
         settings = self._arm_settings(arm, trainer)
         pretrained = backbones.would_be_pretrained(settings.backbone, self.request.backbone_weights)
         key = model_hash(arm.records, trainer, settings, pretrained, seed, self._meta(arm))
-        protocols = trainers.get(trainer).protocols
-        names = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
         fit = self.preset.run.ranker_fit
-        wanted = {ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
-                                   trainer=trainer, seed=seed, ranker=name,
-                                   config_hash=key + fit_mark(rankers.create(name), fit, arm.n_generated > 0))
-                  for name in names}
+        wanted = set(self._row_keys(arm, trainer, seed, lambda name: key + fit_mark(rankers.create(name), fit,
+                                                                                      arm.n_generated > 0)).values())
         if not wanted <= existing_keys(self.results_csv):
             return None
         return [row for row in read_rows(self.results_csv) if row.key in wanted]
@@ -352,15 +354,10 @@ class Experiment:
 
     def _evaluate(self, arm: Arm, trainer: str, seed: int, trained: TrainedModel) -> tuple[list[ResultRow], int]:
         """Evaluate the protocols of ``trained`` not yet in the CSV and append their rows; (its rows, rows added)."""
-        protocols = trainers.get(trainer).protocols
-        names = list(protocols) + ([f"{name}+rerank" for name in protocols] if self.request.rerank else [])
         done = existing_keys(self.results_csv)
         fit = self.preset.run.ranker_fit
-        keys = {name: ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
-                                       trainer=trainer, seed=seed, ranker=name,
-                                       config_hash=row_hash(trained, rankers.create(name), fit))
-                for name in names}
-        wanted = [name for name in names if keys[name] not in done]
+        keys = self._row_keys(arm, trainer, seed, lambda name: row_hash(trained, rankers.create(name), fit))
+        wanted = [name for name, key in keys.items() if key not in done]
         with self.profile.section("evaluate"):
             new_rows, curves = evaluate_trained(trained, self.dataset, wanted, device=self.request.device,
                                                 progress=self.progress, ranker_fit=fit) if wanted else ([], {})
@@ -393,6 +390,12 @@ def _silent(message: str) -> None:
     """The echo of the ranks other than 0."""
 
 
+
+
+def protocol_names(trainer: str, rerank: bool) -> list[str]:
+    """The rankers of ``trainer``'s rows: its protocols, then, with ``rerank``, each of them re-ranked."""
+    protocols = list(trainers.get(trainer).protocols)
+    return protocols + ([f"{name}+rerank" for name in protocols] if rerank else [])
 
 
 def budget_settings(settings: ReidSettings, real_steps: int, arm_steps: int, budget: str) -> ReidSettings:

@@ -62,6 +62,7 @@ from reid_bench.run.pipeline import (
     checkpoint_id,
     generator_needs,
     model_meta,
+    protocol_names,
     resolve_preset,
 )
 from reid_bench.storage import cache_root
@@ -309,9 +310,7 @@ class _Planner:
         n_real = self.counts["train"]
         done = existing_keys(plan.results)
         reid_timings = self._reid_timings(dataset, n_real)
-        rankers_of = {name: list(trainers.get(name).protocols)
-                      + ([f"{r}+rerank" for r in trainers.get(name).protocols] if request.rerank else [])
-                      for name in request.trainers}
+        rankers_of = {name: protocol_names(name, request.rerank) for name in request.trainers}
         extracted = self.counts["query"] + self.counts["test"]
         for seed in request.seeds:
             arms = [(Arm("none", 1, list(dataset.train) if dataset else [], 0), None)]
