@@ -202,3 +202,13 @@ def test_evaluate_fits_the_rankers_as_run_does(tiny_data: Path, tmp_path: Path, 
     for ranker, row in rows.items():
         line = next(text for text in printed.splitlines() if text.startswith(ranker + " "))
         assert f"{row.rank1:.2f}" in line and f"{row.mAP:.2f}" in line  # the same numbers as the run's rows
+
+
+def test_the_identity_term_scores_with_seed_1s_ide_whichever_seeds_run(tiny_data: Path, tmp_path: Path):
+    guided = parse_overrides(presets.levers_off() + ["generator.steps=2", "reid.backbone=tiny",
+                                                     "generator.identity_weight=1"], ("generator", "reid", "run"))
+    run(_request(tiny_data, tmp_path / "results", seeds=(2,), trainers=("ide",), overrides=guided),
+        echo=lambda text: None, progress=False)
+    models = [load_checkpoint(path) for path in (tmp_path / "cache" / "reid").glob("*/checkpoint.pt")]
+    # seed 1's real-only IDE exists only as the guide, so --seeds 2 trains the generator --seeds 1,2 would
+    assert sorted((m.meta["generator"], m.seed) for m in models) == [("none", 1), ("none", 2), ("san", 2)]

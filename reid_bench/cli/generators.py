@@ -19,7 +19,7 @@ from reid_bench.presets import PRESETS, Overrides, parse_overrides
 from reid_bench.profiling import Profile
 from reid_bench.reid import load_checkpoint
 from reid_bench.reid.guide import IdentityGuide
-from reid_bench.run.pipeline import Experiment, RunRequest
+from reid_bench.run.pipeline import GUIDE_SEED, Experiment, RunRequest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,15 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _identity_guide(args: argparse.Namespace, overrides: Overrides) -> IdentityGuide:
     """The identity term's frozen network (asked for only when the settings turn the term on, as quick's do):
-    --identity-model, else the real-only IDE ``reid-bench run`` trains for it (seed 1; from the cache, or
-    trained now)."""
+    --identity-model, else the real-only IDE ``reid-bench run`` trains for it (seed ``GUIDE_SEED``; from the cache,
+    or trained now)."""
     if args.identity_model:
         return IdentityGuide(load_checkpoint(args.identity_model))
     request = RunRequest(generator="none", factor=1, data=args.data, preset=args.preset, overrides=overrides,
                          device=None if args.device == "auto" else args.device)
-    print("identity term: the real-only IDE that reid-bench run trains for it (seed 1), from the cache or trained "
-          "now; give --identity-model CHECKPOINT for another")
-    return IdentityGuide(Experiment(request).real_only_ide(1))
+    print(f"identity term: the real-only IDE that reid-bench run trains for it (seed {GUIDE_SEED}), from the cache or "
+          "trained now; give --identity-model CHECKPOINT for another")
+    return IdentityGuide(Experiment(request).guide_ide())
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -52,6 +52,7 @@ from reid_bench.results.plots import add_cmc, cmc_path
 from reid_bench.storage import cache_root, config_hash
 
 RESULTS_NAME = "results.csv"
+GUIDE_SEED = 1  # the seed of the real-only IDE that the generator's identity term scores with (Experiment.guide_ide)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,11 @@ class Experiment:
         self.echo(f"dataset: the embedded SynthPeople, in {root}")
         return load_dataset(root)
 
+    def guide_ide(self) -> TrainedModel:
+        """The identity term's frozen network: the real-only IDE of :data:`GUIDE_SEED`, whichever seeds the run
+        evaluates, so ``--seeds 3`` trains the same generator as ``--seeds 1,2,3`` (and ``train-generator``)."""
+        return self.real_only_ide(GUIDE_SEED)
+
     def real_only_ide(self, seed: int) -> TrainedModel:
         """The real-only IDE model of ``seed``, trained now unless cached: the run's none arm, which the
         identity term and the confidence filter reuse instead of training a network of their own (the
@@ -254,7 +260,7 @@ class Experiment:
                 if self.dataset.pairs_path("test") is not None else None
 
             config, guide = configure_guided(
-                request.generator, lambda: IdentityGuide(self.real_only_ide(request.seeds[0])),
+                request.generator, lambda: IdentityGuide(self.guide_ide()),
                 data=str(Path(self.dataset.root).resolve()), preset=settings,
                 options=request.overrides.section("model"), vgg_weights=request.vgg_weights, inputs=self.inputs)
             out = config.default_out()
