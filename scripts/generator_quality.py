@@ -7,8 +7,8 @@
 For each generator (default: all registered, ``identity`` first) this takes the generator exactly as
 ``reid-bench run --generator NAME --set ...`` trains it (the same cached steps,
 :meth:`reid_bench.run.pipeline.Experiment.prepare`: a generator the run trained is reused, and the
-identity term's frozen network is the run's real-only IDE of its first seed), then writes two sets
-of rows of ``reid-bench eval-generator``'s metrics:
+identity term's frozen network is the run's real-only IDE of seed 1, ``GUIDE_SEED``), then writes
+two sets of rows of ``reid-bench eval-generator``'s metrics:
 
 - ``test-pairs/quality.csv``: the dataset's test pairs (both images of one test identity): SSIM,
   L1, PSNR, masked metrics, FID and LPIPS when their weights are on disk, and identity against the
