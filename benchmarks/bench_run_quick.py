@@ -51,9 +51,10 @@ def main() -> None:
         print(f"end to end: {total / 60:.1f} min (target {TARGET_S / 60:.0f} min, ratio {total / TARGET_S:.2f})")
         runs = list((Path(scratch) / "cache" / "generators").glob("*/run.json"))
         for run_json in runs:
-            record = json.loads(run_json.read_text())
-            print(f"  generator {record['generator']}: {record.get('wall_s', float('nan')) / 60:.1f} min "
-                  f"for {record['total_steps']} steps")
+            record = json.loads(run_json.read_text())  # reid_bench.records' run record of the generator
+            seconds = record.get("outcome", {}).get("wall_s", float("nan"))
+            print(f"  generator {record['config']['generator']}: {seconds / 60:.1f} min "
+                  f"for {record['config']['total_steps']} steps")
         models: dict[tuple, float] = {}
         for row in read_rows(out / "results.csv"):
             models[(row.generator, row.trainer, row.seed)] = row.wall_s  # the last ranker's row holds the most
