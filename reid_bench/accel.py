@@ -22,6 +22,8 @@ loop, feature extraction, generation):
 from __future__ import annotations
 
 import os
+import platform
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -56,6 +58,29 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
         raise ReidBenchError(f"device {name} asks for GPU {device.index}, but this machine has {count} "
                              f"(cuda:0 to cuda:{count - 1}); give one of those.")
     return device
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The CPU's model name with its family and model numbers (``/proc/cpuinfo``, or the text given;
+    else the platform's name), e.g. ``AMD EPYC (family 26, model 2)``: a virtual machine's model
+    name may be as bare as ``AMD EPYC``, and bf16 results depend on the processor's generation."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if not _:
+            continue
+        if name.strip().lower() in fields:  # the first processor's block is enough
+            break
+        fields[name.strip().lower()] = value.strip()
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    numbers = [f"{name} {fields[key]}" for key, name in (("cpu family", "family"), ("model", "model")) if key in fields]
+    return fields["model name"] + (f" ({', '.join(numbers)})" if numbers else "")
 
 
 def native_cpu_bf16() -> bool:

@@ -7,7 +7,8 @@ Every trained Re-ID model, every trained generator and every ``reid-bench run`` 
     kind         "reid-model" | "generator" | "run"
     written      ISO 8601 time (UTC)
     provenance   version, commit, dirty, source  (:func:`provenance`)
-    environment  python, torch, torchvision, device, precision, threads, processes, cpu
+    environment  python, torch, torchvision, device, precision, threads, processes, cpu (model name,
+                 family and model: :func:`reid_bench.accel.cpu_name`), gpu, native_cpu_bf16
     config       what the run resolved to (its own keys per kind)
     outcome      what it did (steps finished, seconds, ...); absent while it runs
 
@@ -89,7 +90,8 @@ def environment(device: torch.device, precision: torch.dtype | None) -> dict[str
     return {
         "python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
         "device": str(device), "precision": accel.precision_name(precision), "threads": torch.get_num_threads(),
-        "processes": distributed.world_size(), "cpu": platform.processor() or platform.machine(),
+        "processes": distributed.world_size(), "cpu": accel.cpu_name(),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "native_cpu_bf16": accel.native_cpu_bf16(),
     }
 

@@ -130,3 +130,11 @@ def test_unknown_compile_mode_is_one_sentence() -> None:
         PLAIN_QUICK.reid.replace(compile="fast")
     with pytest.raises(ReidBenchError, match="compile must be one of"):
         accel.compile_module(torch.nn.Linear(1, 1), "fast")
+
+
+def test_cpu_name_keeps_the_family_and_model_that_a_bare_model_name_hides() -> None:
+    block = "processor\t: {n}\nvendor_id\t: AuthenticAMD\ncpu family\t: {f}\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n"
+    two_cores = block.format(n=0, f=26) + "\n" + block.format(n=1, f=25)
+    assert accel.cpu_name(two_cores) == "AMD EPYC (family 26, model 2)"  # the first processor's block
+    assert accel.cpu_name("model name\t: Intel(R) Xeon(R) Platinum 8488C\n") == "Intel(R) Xeon(R) Platinum 8488C"
+    assert accel.cpu_name("") != ""  # no /proc/cpuinfo: the platform's name

@@ -13,12 +13,13 @@ import torch
 from paper_fixtures import write_deepfashion, write_real_market
 
 import reid_bench.reid.train
+from reid_bench.accel import cpu_name
 from reid_bench.cli import main
 from reid_bench.data.prepare import PrepareOptions, prepare_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.presets import parse_overrides
 from reid_bench.run.pipeline import RunRequest, resolve_preset
-from reid_bench.run.plan import cpu_name, plan_run
+from reid_bench.run.plan import plan_run
 
 QUICK = ["--preset", "quick", "--no-recipe", "--set", "generator.steps=2", "--set", "reid.backbone=tiny",
          "--reid-epochs", "1"]

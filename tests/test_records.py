@@ -14,7 +14,7 @@ import pytest
 import torch
 from plain_presets import PLAIN_OVERRIDES
 
-from reid_bench import records
+from reid_bench import accel, records
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.records import read_run_record
 from reid_bench.run.pipeline import Experiment, RunRequest
@@ -83,3 +83,4 @@ def test_run_records_the_device_it_used_not_the_one_it_could_have(tiny_data: Pat
     record = read_run_record(experiment._write_run_record())
     assert record["environment"]["device"] == "cpu"
     assert record["config"]["request"]["device"] == "cpu"
+    assert record["environment"]["cpu"] == accel.cpu_name() and record["environment"]["gpu"] is None

@@ -26,7 +26,6 @@ generator settings, arms and budget, through the same functions), the plan lists
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ import torch
 from torch.utils.data import default_collate
 
 from reid_bench import generators, presets
-from reid_bench.accel import pick_device, precision_name, resolve_amp
+from reid_bench.accel import cpu_name, pick_device, precision_name, resolve_amp
 from reid_bench.augment import augmented_records, choose_targets
 from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data import synth as synthpeople
@@ -150,17 +149,6 @@ def device_label(device: torch.device, precision: torch.dtype | None) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)}, {precision_name(precision)})"
     return f"{device} ({cpu_name()}, {torch.get_num_threads()} threads, {precision_name(precision)})"
-
-
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else the platform's)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _flat(values: dict[str, Any]) -> dict[str, Any]:
