@@ -4,7 +4,8 @@
 # compare a rerun with the committed rows, give an empty OUT and run
 # `reid-bench compare results/synthpeople-quick/results.csv OUT/results.csv`.
 #   bash results/synthpeople-quick/regenerate.sh [OUT]   (default OUT: results/synthpeople-quick)
-# About 7 hours of one CPU core (two jobs at a time on 2 cores take about half that; more at once is slower).
+# About 11 hours of one CPU core (two jobs at a time on 2 cores take about 60% of that; more at once is slower).
+# The committed folders come from three machines (README.md here says which); bf16 numbers depend on the processor.
 set -euo pipefail
 out="${1:-results/synthpeople-quick}"
 data="${DATA_ROOT:-$out/data}"  # the two confirmation renders (made once; not committed)
@@ -23,8 +24,18 @@ done
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --out "$out/ablation" --set generator.identity_jitter=none
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/region-colour" \
   --set generator.identity_jitter=none --region-colour-weight 10
-# Every other generator under the recipe, seed 1 (only PG2 was run)
-reid-bench run --generator pg2 --factor 3 --seeds 1 --trainers ide --out "$out/all-generators"
+# Every generator and both controls under the recipe, IDE, seeds 1-3, in one folder with its own none rows
+# (made on one machine: bf16 numbers depend on the processor, so a ranking must not borrow another machine's)
+for gen in san identity synth-oracle pg2 defgan vunet patn intrflow gfla dpig; do
+  reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers ide --out "$out/all-generators"
+done
+# The main command at 1 seed, timed end to end from a cold cache (benchmarks/README.md)
+[ -e "$data/timed-run" ] || { python benchmarks/bench_run_quick.py --keep "$data/timed-run" && \
+  mkdir -p "$out/timed-run" && cp -r "$data/timed-run/results/." "$out/timed-run/"; }
+# Single levers on the paper's pipeline, with the none rows of the same machine
+for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1"; do
+  reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --no-recipe $levers --out "$out/ablation-levers"
+done
 # Ablation: the paper's pipeline (every lever off), then the identity term alone
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/ablation" --no-recipe
 reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/ablation" --no-recipe \
@@ -37,8 +48,11 @@ for seed in 1 2; do
       --out "$out/confirm-data-seed$seed"
   done
 done
-# Table 1 for the recipe, on test pairs and on augmentation pairs
-python scripts/generator_quality.py --out "$out/table1" --generators identity,san,synth-oracle \
-  --figure "$out/table1/samples.png"
+# Table 1 for the recipe, on test pairs and on augmentation pairs (every generator; the recipe before the
+# jitter's Table 1 is in table1-before-jitter/: add --set generator.identity_jitter=none to remake it)
+python scripts/generator_quality.py --out "$out/table1" \
+  --generators san,identity,synth-oracle,pg2,defgan,vunet,patn,intrflow,gfla,dpig --figure "$out/table1/samples.png"
 for pairs in test-pairs augmentation-pairs; do reid-bench tables "$out/table1/$pairs"; done
 reid-bench tables "$out" "$out/identity-control" "$out/oracle-control" "$out/ablation"
+# Folders with their own machine's none rows get tables of their own (their keys repeat the main run's)
+for folder in all-generators ablation-levers; do reid-bench tables "$out/$folder"; done
