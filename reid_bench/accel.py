@@ -71,15 +71,17 @@ def cpu_name(cpuinfo: str | None = None) -> str:
             cpuinfo = ""
     fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
-        name, _, value = line.partition(":")
-        if not _:
+        key, colon, value = line.partition(":")
+        key = key.strip().lower()
+        if not colon:
             continue
-        if name.strip().lower() in fields:  # the first processor's block is enough
+        if key in fields:  # the first processor's block is enough
             break
-        fields[name.strip().lower()] = value.strip()
+        fields[key] = value.strip()
     if "model name" not in fields:
         return platform.processor() or platform.machine()
-    numbers = [f"{name} {fields[key]}" for key, name in (("cpu family", "family"), ("model", "model")) if key in fields]
+    labels = (("cpu family", "family"), ("model", "model"))
+    numbers = [f"{label} {fields[key]}" for key, label in labels if key in fields]
     return fields["model name"] + (f" ({', '.join(numbers)})" if numbers else "")
 
 
