@@ -38,6 +38,7 @@ from reid_bench import __version__, accel, distributed
 from reid_bench.storage import atomic_path
 
 SCHEMA = "reid-bench/run-record/1"
+UNRECORDED_PROCESSOR = "unrecorded"  # a result row or model from before processors were recorded
 RECORD_NAME = "run.json"
 KINDS = ("reid-model", "generator", "run")
 _SOURCE_TREE = Path(__file__).resolve().parent.parent  # the checkout's root when run from one
@@ -83,6 +84,17 @@ def commit_label() -> str:
     """The commit as result rows record it: the hash, ``+dirty`` appended when the tree was dirty."""
     found = provenance()
     return found["commit"] + ("+dirty" if found["dirty"] else "")
+
+
+def processor_name(device: torch.device) -> str:
+    """The processor that results computed on ``device`` come from, as result rows record it: the GPU's
+    name, else the CPU's (:func:`reid_bench.accel.cpu_name`), preceded by ``N x`` under N processes,
+    e.g. ``AMD EPYC (family 26, model 2)`` or ``2 x NVIDIA H200``. The same key on two processors
+    gives different numbers (bf16 kernels differ by CPU generation; results/synthpeople-quick/README.md),
+    so rows of two processors are never taken for one another or paired."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else accel.cpu_name()
+    processes = distributed.world_size()
+    return f"{processes} x {name}" if processes > 1 else name
 
 
 def environment(device: torch.device, precision: torch.dtype | None) -> dict[str, Any]:

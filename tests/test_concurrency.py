@@ -31,7 +31,7 @@ from reid_bench.results.rows import append_rows
 results, quality, go, who = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 row = dict(dataset="market1501", generator="none", factor=1, trainer="ide", ranker="euclidean", rank1=70.0,
            rank5=90.0, rank10=95.0, mAP=40.0, mINP=10.0, n_real=100, n_generated=0, preset="quick",
-           pretrained=True, perceptual="n/a", recipe="n/a", config_hash=who, commit="abc",
+           pretrained=True, perceptual="n/a", recipe="n/a", processor="cpu", config_hash=who, commit="abc",
            started="2024-05-01T12:00:00+00:00", wall_s=1.0)
 print("ready", flush=True)
 while not go.exists():

@@ -17,6 +17,7 @@ from test_reid_toydata import make_toy_market, rank1, read_split
 from torchvision import transforms as T
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.records import processor_name
 from reid_bench.reid import backbones, extract_features, load_checkpoint, train_reid, transforms
 from reid_bench.reid.train import build_model
 
@@ -145,6 +146,22 @@ def test_rerun_of_a_finished_run_trains_nothing(toy: dict, tmp_path: Path) -> No
     stamp = first.path.stat().st_mtime_ns
     again = train_reid(toy["train"], "ide", TOY.replace(epochs=1), tmp_path / "run")
     assert again.epoch == 1 and again.path.stat().st_mtime_ns == stamp
+
+
+def test_the_model_records_its_processor_and_a_resume_on_another_adds_it(toy: dict, tmp_path: Path) -> None:
+    here = processor_name(torch.device("cpu"))
+    first = train_reid(toy["train"], "ide", TOY.replace(epochs=2), tmp_path / "run")
+    assert first.processor == load_checkpoint(first.path).processor == here
+    state = torch.load(first.path, weights_only=False)
+    state.update(epoch=1, finished=False, processor="Other CPU (family 1, model 1)")  # as if killed there
+    torch.save(state, first.path)
+    resumed = train_reid(toy["train"], "ide", TOY.replace(epochs=2), tmp_path / "run")
+    assert resumed.finished and resumed.processor == f"Other CPU (family 1, model 1) + {here}"
+    assert train_reid(toy["train"], "ide", TOY.replace(epochs=2), tmp_path / "run").processor == resumed.processor
+    del state["processor"]  # a checkpoint from before processors were recorded
+    state.update(epoch=2, finished=True)
+    torch.save(state, first.path)
+    assert load_checkpoint(first.path).processor == "unrecorded"
 
 
 def test_checkpoint_of_another_run_is_refused(toy: dict, tmp_path: Path) -> None:

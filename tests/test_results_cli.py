@@ -42,7 +42,7 @@ def test_tables_exit_codes(files, tmp_path, capsys):
     a, b, foreign = files
     assert main(["tables", str(a), str(b), "--out", str(tmp_path / "t")]) == 0
     captured = capsys.readouterr()
-    assert "## market1501 (preset quick)" in captured.out and "wrote" in captured.err
+    assert "## market1501 (preset quick; cpu-a)" in captured.out and "wrote" in captured.err
     assert (tmp_path / "t" / "reid_table.md").stat().st_size > 0
     assert main(["tables", str(foreign)]) == 2
     assert "foreign CSV" in _one_error_sentence(capsys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -38,7 +39,7 @@ def test_compare_rows_matches_and_summarises():
     result = compare_rows(a, b)
     assert [pair.a.rank1 - pair.b.rank1 for pair in result.pairs] == [1, 2, 3]
     (summary,) = result.summaries
-    assert summary.protocol == ("market1501", "none", 1, "n/a", "ide", "euclidean")
+    assert summary.protocol == ("market1501", "none", 1, "n/a", "cpu-a", "ide", "euclidean")
     assert summary.a_rank1.mean == pytest.approx(72.3333, abs=1e-4)  # 70, 72, 75
     assert summary.a_rank1.std == pytest.approx(2.5166, abs=1e-4)  # sqrt((5.444 + 0.111 + 7.111) / 2)
     assert (summary.d_rank1.mean, summary.d_rank1.std) == (2.0, 1.0)
@@ -56,7 +57,7 @@ def test_compare_by_generator():
     san = _three_seeds([73, 75, 77], [44, 45, 46], generator="san")
     none = _three_seeds([70, 72, 74], [40, 41, 45])
     result = compare_rows(san, none, by="generator")
-    assert result.fields == ("dataset", "trainer", "ranker", "seed")
+    assert result.fields == ("dataset", "processor", "trainer", "ranker", "seed")
     (summary,) = result.summaries
     assert (summary.d_rank1.mean, summary.d_rank1.std) == (3.0, 0.0)
     assert summary.p_rank1 is None  # every seed gained exactly 3
@@ -65,7 +66,8 @@ def test_compare_by_generator():
     text = format_comparison(result)
     assert "san K=2" in text and "none K=1" in text and "p n/a" in text
     # the same file holds two generators for one (dataset, trainer, ranker, seed): ambiguous
-    with pytest.raises(ReidBenchError, match="two rows for dataset=market1501 trainer=ide ranker=euclidean seed=0"):
+    with pytest.raises(ReidBenchError,
+                       match="two rows for dataset=market1501 processor=cpu-a trainer=ide ranker=euclidean seed=0"):
         compare_rows(san + none, none, by="generator", names=("mixed.csv", "none.csv"))
 
 
@@ -78,3 +80,14 @@ def test_single_seed_has_no_test_and_no_summary_block():
 def test_no_overlap_says_so():
     text = format_comparison(compare_rows([row()], [row(generator="san")]))
     assert "no row of A matches a row of B; to compare two generators use --by generator." in text
+
+
+def test_rows_of_two_processors_are_never_paired():
+    here = [dataclasses.replace(r, processor="cpu-b") for r in _three_seeds([70, 72, 74], [40, 41, 45])]
+    san = _three_seeds([73, 75, 77], [44, 45, 46], generator="san")
+    result = compare_rows(san, here, by="generator")
+    assert result.pairs == [] and len(result.only_a) == len(result.only_b) == 3
+    text = format_comparison(result)
+    assert "A's rows come from cpu-a and B's from cpu-b, and rows of two processors are not paired." in text
+    mixed = compare_rows(san, here + _three_seeds([70, 72, 74], [40, 41, 45]), by="generator")
+    assert [pair.b.processor for pair in mixed.pairs] == ["cpu-a"] * 3  # the same processor's none, not the other

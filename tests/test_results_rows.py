@@ -13,8 +13,10 @@ from reid_bench.results.inputs import collect, read_any
 from reid_bench.results.rows import REID_COLUMNS, ResultRow, append_rows, existing_keys, read_rows, row_exists
 
 HEADER = ",".join(REID_COLUMNS)
-GOOD_LINE = ("market1501,none,1,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,0,quick,true,n/a,n/a,cfg0,abc,"
+GOOD_LINE = ("market1501,none,1,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,0,quick,true,n/a,n/a,cpu-a,cfg0,abc,"
              "2024-05-01T12:00:00,1.5")
+BEFORE_PROCESSOR_LINE = ("market1501,san,3,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,200,quick,true,n/a,"
+                         "pose=random,cfg0,abc,2024-05-01T12:00:00,1.5")
 LEGACY_LINE = ("market1501,san,3,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,200,quick,true,n/a,cfg0,abc,"
                "2024-05-01T12:00:00,1.5")
 
@@ -22,19 +24,33 @@ LEGACY_LINE = ("market1501,san,3,ide,euclidean,0,70.0,90.0,95.0,40.0,10.0,100,20
 def test_columns_are_the_design_schema():
     assert REID_COLUMNS == ("dataset", "generator", "factor", "trainer", "ranker", "seed", "rank1", "rank5",
                             "rank10", "mAP", "mINP", "n_real", "n_generated", "preset", "pretrained",
-                            "perceptual", "recipe", "config_hash", "commit", "started", "wall_s")
+                            "perceptual", "recipe", "processor", "config_hash", "commit", "started", "wall_s")
     assert tuple(f.name for f in dataclasses.fields(ResultRow)) == REID_COLUMNS
 
 
+def test_a_file_from_before_the_processor_column_reads_as_unrecorded_and_never_hides_a_row_made_here(tmp_path):
+    before = ",".join(name for name in REID_COLUMNS if name != "processor")
+    path = tmp_path / "old.csv"
+    path.write_text(before + "\n" + BEFORE_PROCESSOR_LINE + "\n")
+    (old,) = read_rows(path)
+    assert (old.recipe, old.processor) == ("pose=random", "unrecorded")
+    here = dataclasses.replace(old, processor="AMD EPYC (family 26, model 2)", rank1=72.0, rank5=90.0)
+    assert not row_exists(path, here.key)  # another processor's row (or an unknown one) is not this one
+    assert append_rows(path, [here]) == [here]  # both kept: same config, seed and ranker, two processors
+    assert path.read_text().splitlines()[0] == HEADER
+    assert [(r.processor, r.rank1) for r in read_rows(path)] == [("unrecorded", 70.0),
+                                                                  ("AMD EPYC (family 26, model 2)", 72.0)]
+
+
 def test_a_file_from_before_the_recipe_column_reads_as_the_default_recipe(tmp_path):
-    legacy = ",".join(name for name in REID_COLUMNS if name != "recipe")
+    legacy = ",".join(name for name in REID_COLUMNS if name not in ("recipe", "processor"))
     path = tmp_path / "old.csv"
     path.write_text(legacy + "\n" + LEGACY_LINE + "\n")
     (old,) = read_rows(path)
     assert (old.generator, old.recipe, old.n_generated) == ("san", "default", 200)
     added = append_rows(path, [row(generator="none", seed=5)])
     assert len(added) == 1 and path.read_text().splitlines()[0] == HEADER  # rewritten with the column
-    assert [r.recipe for r in read_rows(path)] == ["default", "n/a"]
+    assert [(r.recipe, r.processor) for r in read_rows(path)] == [("default", "unrecorded"), ("n/a", "cpu-a")]
 
 
 @pytest.mark.parametrize("changes, words", [
@@ -74,7 +90,7 @@ def test_append_skips_existing_keys_and_row_exists(tmp_path):
     assert row_exists(path, first.key)
     assert not row_exists(path, row(seed=2).key)
     assert existing_keys(tmp_path / "absent.csv") == set()
-    assert first.key == ("market1501", "none", 1, "ide", "euclidean", 0, "cfg0")
+    assert first.key == ("market1501", "none", 1, "ide", "euclidean", 0, "cpu-a", "cfg0")
 
 
 def test_append_accepts_dicts_and_refuses_same_key_twice(tmp_path):
@@ -120,7 +136,7 @@ def test_append_is_atomic(tmp_path, monkeypatch):
     (HEADER + "\n" + GOOD_LINE.replace(",ide,", ",triplet,") + "\n",
      r"line 2: trainer 'triplet' is not one of ide, siamese"),
     (HEADER + "\n" + GOOD_LINE.replace(",40.0,", ",140.0,") + "\n", r"line 2: mAP 140.0 is outside 0-100"),
-    (HEADER + "\n" + GOOD_LINE + "\n" + GOOD_LINE.rsplit(",", 3)[0] + "\n", r"line 3 has 18 fields, expected 21"),
+    (HEADER + "\n" + GOOD_LINE + "\n" + GOOD_LINE.rsplit(",", 3)[0] + "\n", r"line 3 has 19 fields, expected 22"),
     (HEADER + "\n" + GOOD_LINE + "\n" + GOOD_LINE.replace(",1.5", ",2.5") + "\n",
      r"line 3 repeats the key .*seed=0.* of line 2; delete one"),
     (HEADER + "\n" + GOOD_LINE.replace(",true,", ",maybe,") + "\n", r"pretrained 'maybe' is not true or false"),

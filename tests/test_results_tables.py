@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
 import pytest
@@ -50,9 +51,20 @@ def test_sections_by_hand():
     assert elsewhere == [("none (BoT)", ("ide", "cosine"))]
 
 
+def test_rows_of_two_processors_make_two_sections_each_against_its_own_none():
+    other = [dataclasses.replace(r, processor="cpu-b", rank1=r.rank1 - 10, rank5=r.rank5 - 10, rank10=r.rank10 - 10)
+             for r in hand_rows() if r.generator == "none"]
+    first, second = build_sections(hand_rows() + other)
+    assert (first.processor, second.processor) == ("cpu-a", "cpu-b")
+    assert [line.generator for line in second.lines] == ["none"]
+    assert second.lines[0].cells[("ide", "euclidean")].rank1.mean == 62.0  # not averaged with cpu-a's 72
+    assert first.gain(first.lines[1], ("ide", "euclidean")) == (2.5, 3.0)  # against cpu-a's none alone
+    assert "## market1501 (preset quick; cpu-b)" in render_reid_table(hand_rows() + other)["markdown"]
+
+
 def test_markdown_by_hand():
     markdown = render_reid_table(hand_rows(), PUBLISHED)["markdown"]
-    assert "## market1501 (preset quick)" in markdown
+    assert "## market1501 (preset quick; cpu-a)" in markdown
     assert "| Generator | K | IDE + Euclidean | IDE + XQDA | IDE + KISSME | Siamese |" in markdown
     assert "| none | 1 | 72.00 ± 2.00 / 42.00 ± 2.65 (n=3) | — | — | 80.00 / 60.00 (n=1) |" in markdown
     assert "| san | 2 | 74.50 ± 2.12 / 45.00 ± 1.41 (n=2) | — | — | — |" in markdown

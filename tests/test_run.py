@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from reid_bench import presets
 from reid_bench.cli import main
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.presets import parse_overrides
+from reid_bench.records import processor_name
 from reid_bench.reid import TRAINERS, load_checkpoint
 from reid_bench.reid.train import set_lr
-from reid_bench.results import read_rows
+from reid_bench.results import append_rows, read_rows
 from reid_bench.run import pipeline as run_module
 from reid_bench.run.pipeline import RunRequest, budget_settings, run
 
@@ -96,6 +98,26 @@ def test_rows_on_record_need_no_model_even_when_the_cache_lost_it(tiny_data: Pat
     (out / "results.csv").write_text("".join(before.splitlines(keepends=True)[:-1]))  # one row lost
     with pytest.raises(AssertionError, match="trained again"):
         run(_request(tiny_data, out), echo=lambda text: None, progress=False)
+
+
+def test_rows_of_another_processor_are_kept_but_never_taken_for_this_ones(tiny_data: Path, tmp_path: Path,
+                                                                           monkeypatch):
+    out = tmp_path / "results"
+    run(_request(tiny_data, out), echo=lambda text: None, progress=False)
+    rows = read_rows(out / "results.csv")
+    here = processor_name(torch.device("cpu"))
+    assert {row.processor for row in rows} == {here}
+    elsewhere = [dataclasses.replace(row, processor="Other CPU (family 1, model 1)") for row in rows]
+    (out / "results.csv").unlink()
+    append_rows(out / "results.csv", elsewhere)  # rows copied from another machine, same keys otherwise
+    shutil.rmtree(tmp_path / "cache" / "reid")
+    trained = []
+    real_train = run_module.train_reid
+    monkeypatch.setattr(run_module, "train_reid", lambda *a, **k: trained.append(a[1]) or real_train(*a, **k))
+    summary = run(_request(tiny_data, out), echo=lambda text: None, progress=False)
+    assert len(trained) == 4 and summary.added == len(rows)  # none and san, IDE and Siamese, trained here
+    both = read_rows(out / "results.csv")
+    assert [row.processor for row in both] == ["Other CPU (family 1, model 1)"] * len(rows) + [here] * len(rows)
 
 
 def test_interrupted_run_resumes_without_duplicates(tiny_data: Path, tmp_path: Path, monkeypatch):

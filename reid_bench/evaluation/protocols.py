@@ -7,6 +7,7 @@ KISSME on the same images and write the same rows for one model (Euclidean only 
 Each ranker then ranks the query against the gallery; CMC, mAP and mINP follow
 Market-1501's rules (:func:`reid_bench.evaluation.evaluate`). ``wall_s`` of a row is the model's
 training time (summed over resumed runs) plus feature extraction plus that ranker's fit and rank.
+``processor`` is where the model trained (:func:`row_processor`).
 
 ``ranker_fit="real"`` fits them on the model's real training images alone instead: generated images
 then shape the network but not the metric (the ``identity`` control shows why one would: copies of
@@ -33,7 +34,7 @@ from reid_bench.accel import pick_device
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import RANKER_FITS
 from reid_bench.rankers import Ranker
-from reid_bench.records import commit_label
+from reid_bench.records import commit_label, processor_name
 from reid_bench.reid.features import extract_features
 from reid_bench.reid.train import TrainedModel
 from reid_bench.reid.transforms import as_triplets
@@ -103,11 +104,18 @@ def evaluate_trained(trained: TrainedModel, dataset: Any, ranker_names: Sequence
             "n_real": meta.get("n_real", len(trained.training_records)), "n_generated": meta.get("n_generated", 0),
             "preset": trained.settings.preset, "pretrained": str(trained.pretrained).lower(),
             "perceptual": meta.get("perceptual", "n/a"), "recipe": row_recipe(trained, ranker, ranker_fit),
-            "config_hash": row_hash(trained, ranker, ranker_fit), "commit": commit,
-            "started": started,
+            "processor": row_processor(trained, dev), "config_hash": row_hash(trained, ranker, ranker_fit),
+            "commit": commit, "started": started,
             "wall_s": round(trained.train_wall_s + extraction_s + time.perf_counter() - clock, 1),
         })
     return rows, curves
+
+
+def row_processor(trained: TrainedModel, device: Any) -> str:
+    """The ``processor`` of ``trained``'s rows evaluated on ``device``: where it trained, and where its features
+    were computed when that is another processor (features under bf16 autocast depend on it too)."""
+    here = processor_name(device)
+    return trained.processor if trained.processor == here else f"{trained.processor}; evaluated on {here}"
 
 
 def row_hash(trained: TrainedModel, ranker: Ranker | None = None, ranker_fit: str = "trained") -> str:

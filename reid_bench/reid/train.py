@@ -48,7 +48,7 @@ from reid_bench import accel, distributed, seeds, storage
 from reid_bench.errors import ReidBenchError
 from reid_bench.presets import ReidSettings, validate_reid
 from reid_bench.profiling import OFF, Profile, Timing, time_calls
-from reid_bench.records import write_run_record
+from reid_bench.records import UNRECORDED_PROCESSOR, processor_name, write_run_record
 from reid_bench.reid import backbones, trainers
 from reid_bench.reid.models import ReidNet
 from reid_bench.reid.samplers import PKSampler, balanced_pairs, generated_per_batch, stream_batches
@@ -81,6 +81,7 @@ class TrainedModel:
     training_records: list[Triplet] = field(default_factory=list)  # the images it trained on (rankers fit on them)
     frozen_epochs: int = 0  # epochs trained with the backbone frozen (fixbase; only from pretrained weights)
     finished: bool = False  # trained for all of settings.epochs (False: a partial model, e.g. after a kill)
+    processor: str = UNRECORDED_PROCESSOR  # where it trained (records.processor_name; "A + B" if resumed on B)
 
     def partial_note(self) -> str:
         """Why this model is partial, for errors and result labels ("3 of 8 epochs")."""
@@ -158,7 +159,8 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     precision = accel.resolve_amp(settings.amp, dev)
     scaler = accel.grad_scaler(dev, precision)
     result = TrainedModel(model, trainer, settings.backbone, backbone.pretrained, settings, seed,
-                          0, config_hash, dict(meta or {}), path=checkpoint_path, training_records=triplets)
+                          0, config_hash, dict(meta or {}), path=checkpoint_path, training_records=triplets,
+                          processor=processor_name(dev))
     if checkpoint_path.exists():
         _resume(checkpoint_path, result, optimizer, scaler)
     elif distributed.is_main():
@@ -421,7 +423,7 @@ def _save(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
         "finished": result.finished,
         "config_hash": result.config_hash, "meta": result.meta,
         "train_wall_s": result.train_wall_s, "resumed_from": result.resumed_from,
-        "frozen_epochs": result.frozen_epochs,
+        "frozen_epochs": result.frozen_epochs, "processor": result.processor,
         "training_records": [[str(t.path), t.pid, t.camid, t.generated] for t in result.training_records],
         "model": result.model.state_dict(), "optimizer": optimizer.state_dict(),
         "scaler": scaler.state_dict(),
@@ -446,7 +448,14 @@ def _resume(path: Path, result: TrainedModel, optimizer: torch.optim.Optimizer,
     result.train_wall_s = float(state["train_wall_s"])
     result.resumed_from = [*state["resumed_from"], result.epoch]
     result.frozen_epochs = int(state.get("frozen_epochs", 0))
+    recorded = state.get("processor", UNRECORDED_PROCESSOR)  # the epochs still to train run here
+    result.processor = recorded if result.finished else joined_processors(recorded, result.processor)
     log.info("resuming %s from epoch %d", path, result.epoch)
+
+
+def joined_processors(before: str, now: str) -> str:
+    """The processor of a model trained on ``before`` and resumed on ``now``: ``before``, or ``before + now``."""
+    return before if now in before.split(" + ") else f"{before} + {now}"
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -492,4 +501,5 @@ def load_checkpoint(path: str | os.PathLike, device: str | None = None) -> Train
                         float(state["train_wall_s"]), list(state["resumed_from"]), Path(path),
                         [Triplet(Path(name), int(pid), int(camid), bool(generated))
                          for name, pid, camid, generated in state["training_records"]],
-                        frozen_epochs=int(state.get("frozen_epochs", 0)), finished=bool(state["finished"]))
+                        frozen_epochs=int(state.get("frozen_epochs", 0)), finished=bool(state["finished"]),
+                        processor=state.get("processor", UNRECORDED_PROCESSOR))

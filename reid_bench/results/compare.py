@@ -1,9 +1,11 @@
 """``reid-bench compare A.csv B.csv``: row-by-row differences of two Re-ID results files.
 
-Rows are matched on (dataset, generator, factor, trainer, ranker, seed), or with ``by="generator"``
-on (dataset, trainer, ranker, seed), to compare one generator's rows with another's (say SAN
-against ``none``). Each pair shows rank-1 and mAP of both and the difference A - B. Per protocol
-(the match fields without the seed) it gives mean ± std over seeds and a paired t-test
+Rows are matched on (dataset, generator, factor, recipe, processor, trainer, ranker, seed), or with
+``by="generator"`` on (dataset, processor, trainer, ranker, seed), to compare one generator's rows
+with another's (say SAN against ``none``). Rows of two processors are never paired: the same run
+gives other numbers on another processor (:func:`reid_bench.records.processor_name`). Each pair
+shows rank-1 and mAP of both and the difference A - B. Per protocol (the match fields without the
+seed) it gives mean ± std over seeds and a paired t-test
 (:func:`reid_bench.results.stats.paired_p_value`), and it lists the rows found in one file only.
 """
 
@@ -18,8 +20,8 @@ from reid_bench.results.rows import ResultRow
 from reid_bench.results.stats import Stat, p_text, paired_p_value, summarize
 
 MATCH_FIELDS = {
-    "row": ("dataset", "generator", "factor", "recipe", "trainer", "ranker", "seed"),
-    "generator": ("dataset", "trainer", "ranker", "seed"),
+    "row": ("dataset", "generator", "factor", "recipe", "processor", "trainer", "ranker", "seed"),
+    "generator": ("dataset", "processor", "trainer", "ranker", "seed"),
 }
 
 
@@ -116,6 +118,15 @@ def _row_label(row: ResultRow) -> str:
             f"({row.config_hash})")
 
 
+def _why_unmatched(comparison: Comparison, by_generator: bool) -> str:
+    processors_a = {row.processor for row in comparison.only_a}
+    processors_b = {row.processor for row in comparison.only_b}
+    if processors_a and processors_b and not processors_a & processors_b:
+        return (f"; A's rows come from {' | '.join(sorted(processors_a))} and B's from "
+                f"{' | '.join(sorted(processors_b))}, and rows of two processors are not paired.")
+    return "; to compare two generators use --by generator." if not by_generator else "."
+
+
 def format_comparison(comparison: Comparison, name_a: str = "A", name_b: str = "B") -> str:
     """The comparison as plain text: pairs, per-protocol summaries when seeds repeat, unmatched rows."""
     fields = list(comparison.fields)
@@ -132,8 +143,7 @@ def format_comparison(comparison: Comparison, name_a: str = "A", name_b: str = "
                 f"{pair.a.mAP:.2f}", f"{pair.b.mAP:.2f}", f"{pair.a.mAP - pair.b.mAP:+.2f}"])
         lines += _table(header, body)
     else:
-        lines.append("no row of A matches a row of B" +
-                     ("; to compare two generators use --by generator." if not by_generator else "."))
+        lines.append("no row of A matches a row of B" + _why_unmatched(comparison, by_generator))
     if any(summary.a_rank1.n >= 2 for summary in comparison.summaries):
         lines += ["", "per protocol over seeds (mean ± sample std; paired t-test of A against B):"]
         header = fields[:-1] + ["seeds", "rank-1 A", "rank-1 B", "diff", "p", "mAP A", "mAP B", "diff", "p"]

@@ -18,10 +18,10 @@ from reid_bench.errors import ReidBenchError
 from reid_bench.quality.rows import QUALITY_FIELDS, QualityRow
 from reid_bench.quality.rows import read_rows as read_quality_rows
 from reid_bench.results.published import PUBLISHED_COLUMNS, PublishedRow, read_published
-from reid_bench.results.rows import REID_COLUMNS, ResultRow, header_of, read_rows
+from reid_bench.results.rows import READABLE_HEADERS, REID_COLUMNS, ResultRow, header_of, read_rows
 
 AnyRows = list[ResultRow] | list[QualityRow] | list[PublishedRow]
-KINDS = {REID_COLUMNS: "reid", QUALITY_FIELDS: "quality", PUBLISHED_COLUMNS: "published"}
+KINDS = {**{header: "reid" for header in READABLE_HEADERS}, QUALITY_FIELDS: "quality", PUBLISHED_COLUMNS: "published"}
 
 
 def kind_of(path: str | os.PathLike) -> str | None:

@@ -2,8 +2,12 @@
 
 One CSV line per dataset x generator x factor x trainer x ranker x seed. rank-k, mAP and mINP are
 percentages (0-100), as papers print them. A row is identified by its key (dataset, generator,
-factor, trainer, ranker, seed, config_hash): a file never holds two rows with one key, and
-:func:`append_rows` skips rows whose key is already there, so a rerun adds no duplicates.
+factor, trainer, ranker, seed, processor, config_hash): a file never holds two rows with one key, and
+:func:`append_rows` skips rows whose key is already there, so a rerun adds no duplicates. The
+processor is in the key because one config on two processors gives two results (bf16 kernels differ
+between CPU generations: :func:`reid_bench.records.processor_name`), so a run never skips a model
+because another machine's row of it is on record, and ``compare`` and ``tables`` never pair such rows.
+Files written before the processor column are read with processor ``unrecorded``.
 
 Appending rewrites the whole file under a temporary name beside it and renames it
 (:func:`reid_bench.storage.atomic_path`): a reader never sees half a row, and an interrupted write
@@ -25,17 +29,20 @@ from typing import Iterable, Mapping
 
 from reid_bench import storage
 from reid_bench.errors import ReidBenchError
+from reid_bench.records import UNRECORDED_PROCESSOR
 from reid_bench.reid.trainers import TRAINERS
 
 REID_COLUMNS = (
     "dataset", "generator", "factor", "trainer", "ranker", "seed", "rank1", "rank5", "rank10", "mAP",
-    "mINP", "n_real", "n_generated", "preset", "pretrained", "perceptual", "recipe", "config_hash", "commit",
-    "started", "wall_s",
+    "mINP", "n_real", "n_generated", "preset", "pretrained", "perceptual", "recipe", "processor", "config_hash",
+    "commit", "started", "wall_s",
 )
-# Files written before the recipe column are read as the default recipe (their only one) and rewritten
-# with the column on the next append.
-LEGACY_COLUMNS = tuple(name for name in REID_COLUMNS if name != "recipe")
-KEY_FIELDS = ("dataset", "generator", "factor", "trainer", "ranker", "seed", "config_hash")
+# Files written before the processor column (and, older, the recipe column) are read with processor
+# "unrecorded" (and the default recipe, their only one), and rewritten with the columns on the next append.
+LEGACY_HEADERS = (tuple(name for name in REID_COLUMNS if name != "processor"),
+                  tuple(name for name in REID_COLUMNS if name not in ("processor", "recipe")))
+READABLE_HEADERS = (REID_COLUMNS, *LEGACY_HEADERS)
+KEY_FIELDS = ("dataset", "generator", "factor", "trainer", "ranker", "seed", "processor", "config_hash")
 RERANK_SUFFIX = "+rerank"
 NO_GENERATOR = "none"
 PERCENT_FIELDS = ("rank1", "rank5", "rank10", "mAP", "mINP")
@@ -45,7 +52,7 @@ _RANKER = re.compile(rf"{_NAME.pattern}(?:{re.escape(RERANK_SUFFIX)})?")
 _BOOLS = {"true": True, "false": False}
 _FIX_FILE = "give a results CSV written by reid-bench (or another --out file)"
 
-RowKey = tuple  # (dataset, generator, factor, trainer, ranker, seed, config_hash)
+RowKey = tuple  # (dataset, generator, factor, trainer, ranker, seed, processor, config_hash)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +77,7 @@ class ResultRow:
     pretrained: bool  # the backbone started from ImageNet weights
     perceptual: str  # the generator's perceptual term as recorded, e.g. "on (relu1_2)", "n/a"
     recipe: str  # how generated images were made and used (reid_bench.presets.recipe_label); "n/a" for none
+    processor: str  # where the model trained (reid_bench.records.processor_name), or "unrecorded"
     config_hash: str
     commit: str
     started: str  # ISO 8601 timestamp
@@ -106,20 +114,21 @@ class ResultRow:
             dt.datetime.fromisoformat(self.started)
         except ValueError:
             raise ValueError(f"started {self.started!r} is not an ISO 8601 timestamp") from None
-        for name in ("perceptual", "recipe", "commit"):
+        for name in ("perceptual", "recipe", "processor", "commit"):
             if any(c in getattr(self, name) for c in "\r\n"):
                 raise ValueError(f"{name} holds a line break")
 
     @property
     def key(self) -> RowKey:
-        """(dataset, generator, factor, trainer, ranker, seed, config_hash): unique within a file."""
+        """(dataset, generator, factor, trainer, ranker, seed, processor, config_hash): unique within a file."""
         return tuple(getattr(self, name) for name in KEY_FIELDS)
 
     @staticmethod
     def key_of(*, dataset: str, generator: str, factor: int, trainer: str, ranker: str, seed: int,
-               config_hash: str) -> RowKey:
+               processor: str, config_hash: str) -> RowKey:
         """The :attr:`key` a row with these fields has (to look a row up before computing it)."""
-        return (str(dataset), str(generator), int(factor), str(trainer), str(ranker), int(seed), str(config_hash))
+        return (str(dataset), str(generator), int(factor), str(trainer), str(ranker), int(seed), str(processor),
+                str(config_hash))
 
     @classmethod
     def from_record(cls, record: Mapping[str, object]) -> "ResultRow":
@@ -197,7 +206,7 @@ def read_rows(path: str | os.PathLike) -> list[ResultRow]:
     """Every row of the Re-ID results CSV at ``path``, validated; a bad line raises one clear sentence."""
     path = Path(path)
     header = header_of(path)
-    if header not in (REID_COLUMNS, LEGACY_COLUMNS):
+    if header not in READABLE_HEADERS:
         raise _foreign(path, header)
     rows: list[ResultRow] = []
     seen: dict[RowKey, int] = {}
@@ -219,6 +228,7 @@ def read_rows(path: str | os.PathLike) -> list[ResultRow]:
                                      "(a half-written or hand-edited row); fix or delete that line.")
             record = dict(zip(header, fields))
             record.setdefault("recipe", "n/a" if record["generator"] == NO_GENERATOR else "default")
+            record.setdefault("processor", UNRECORDED_PROCESSOR)
             try:
                 row = ResultRow.from_record(record)
             except ValueError as error:
@@ -277,7 +287,7 @@ def check_destination(path: str | os.PathLike) -> list[ResultRow]:
     if not path.exists():
         return []
     header = header_of(path)
-    if header not in (REID_COLUMNS, LEGACY_COLUMNS):
+    if header not in READABLE_HEADERS:
         raise ReidBenchError(f"{path} has another header than a Re-ID results CSV "
                              f"({', '.join(header[:4]) or 'empty file'}, ...), so no rows were appended; "
                              "give another --out file.")

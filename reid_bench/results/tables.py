@@ -1,6 +1,7 @@
 """The paper's Re-ID augmentation table, as Markdown, LaTeX and CSV.
 
-One section per dataset (and preset, when several were run): rows are the generators and ``none``
+One section per dataset, preset and processor (the machine the models trained on: rows of two
+processors are never averaged or set against each other's ``none``): rows are the generators and ``none``
 (no augmentation), one per factor K; columns are the protocols IDE + Euclidean, IDE + XQDA,
 IDE + KISSME and Siamese (+ Euclidean), as in the SAN paper's Re-ID table, followed by any other
 trainer + ranker present (cosine, re-ranking, ...). A cell is rank-1 / mAP in percent, mean ± sample
@@ -20,6 +21,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from reid_bench.errors import ReidBenchError
+from reid_bench.records import UNRECORDED_PROCESSOR
 from reid_bench.results.published import PublishedRow, same_dataset
 from reid_bench.results.rows import NO_GENERATOR, RERANK_SUFFIX, ResultRow
 from reid_bench.results.stats import Stat, summarize
@@ -27,8 +29,8 @@ from reid_bench.results.stats import Stat, summarize
 Protocol = tuple[str, str]  # (trainer, ranker)
 PAPER_PROTOCOLS: tuple[Protocol, ...] = (("ide", "euclidean"), ("ide", "xqda"), ("ide", "kissme"),
                                          ("siamese", "euclidean"))
-CSV_COLUMNS = ("dataset", "preset", "kind", "generator", "factor", "recipe", "trainer", "ranker", "n", "rank1_mean",
-               "rank1_std", "mAP_mean", "mAP_std", "rank1_gain", "mAP_gain", "source")
+CSV_COLUMNS = ("dataset", "preset", "processor", "kind", "generator", "factor", "recipe", "trainer", "ranker", "n",
+               "rank1_mean", "rank1_std", "mAP_mean", "mAP_std", "rank1_gain", "mAP_gain", "source")
 _TRAINER_LABELS = {"ide": "IDE", "siamese": "Siamese"}
 _RANKER_LABELS = {"euclidean": "Euclidean", "xqda": "XQDA", "kissme": "KISSME"}
 _NO_PRETRAINED, _NO_PERCEPTUAL = "†", "‡"
@@ -74,10 +76,11 @@ class PublishedLine:
 
 @dataclasses.dataclass(frozen=True)
 class Section:
-    """The table of one dataset and preset."""
+    """The table of one dataset, preset and processor."""
 
     dataset: str
     preset: str
+    processor: str
     protocols: list[Protocol]
     lines: list[Line]
     published: list[PublishedLine]
@@ -149,12 +152,12 @@ def _published(dataset: str, published: Iterable[PublishedRow]) -> tuple[list[Pu
 
 
 def build_sections(rows: Sequence[ResultRow], published: Sequence[PublishedRow] = ()) -> list[Section]:
-    """Group ``rows`` into one :class:`Section` per dataset and preset, with its published numbers."""
-    groups: dict[tuple[str, str], list[ResultRow]] = defaultdict(list)
+    """Group ``rows`` into one :class:`Section` per dataset, preset and processor, with its published numbers."""
+    groups: dict[tuple[str, str, str], list[ResultRow]] = defaultdict(list)
     for row in rows:
-        groups[(row.dataset, row.preset)].append(row)
+        groups[(row.dataset, row.preset, row.processor)].append(row)
     sections = []
-    for (dataset, preset), members in sorted(groups.items()):
+    for (dataset, preset, processor), members in sorted(groups.items()):
         found = {(row.trainer, row.ranker) for row in members}
         protocols = list(PAPER_PROTOCOLS) + sorted(found - set(PAPER_PROTOCOLS))
         cells: dict[tuple[str, int, str], dict[Protocol, list[ResultRow]]] = defaultdict(lambda: defaultdict(list))
@@ -163,7 +166,7 @@ def build_sections(rows: Sequence[ResultRow], published: Sequence[PublishedRow] 
         order = sorted(cells, key=lambda gkr: (gkr[0] != NO_GENERATOR, gkr[0], gkr[1], gkr[2]))
         lines = [Line(g, k, {p: _cell(rs) for p, rs in cells[(g, k, r)].items()}, r) for g, k, r in order]
         pub_lines, sources = _published(dataset, published)
-        sections.append(Section(dataset, preset, protocols, lines, pub_lines, sources))
+        sections.append(Section(dataset, preset, processor, protocols, lines, pub_lines, sources))
     return sections
 
 
@@ -200,7 +203,8 @@ def _gain_text(gain: tuple[float, float] | None, latex: bool = False) -> str:
 
 
 def _heading(section: Section) -> str:
-    return f"{section.dataset} (preset {section.preset})"
+    processor = "processor not recorded" if section.processor == UNRECORDED_PROCESSOR else section.processor
+    return f"{section.dataset} (preset {section.preset}; {processor})"
 
 
 def _notes_text(notes: tuple[int, ...]) -> str:
@@ -295,12 +299,13 @@ def render_csv(sections: Sequence[Section]) -> str:
         for line in s.lines:
             for protocol, cell in line.cells.items():
                 gain = s.gain(line, protocol)
-                writer.writerow([s.dataset, s.preset, "ours", line.generator, line.factor, line.recipe, *protocol,
+                writer.writerow([s.dataset, s.preset, s.processor, "ours", line.generator, line.factor, line.recipe,
+                                 *protocol,
                                  cell.rank1.n, _num(cell.rank1.mean), _num(cell.rank1.std), _num(cell.mAP.mean),
                                  _num(cell.mAP.std), _num(gain[0]) if gain else "", _num(gain[1]) if gain else "", ""])
         for pub in s.published:
             for protocol, values in pub.values.items():
-                writer.writerow([s.dataset, s.preset, "published", pub.method, "", "", *protocol, "",
+                writer.writerow([s.dataset, s.preset, s.processor, "published", pub.method, "", "", *protocol, "",
                                  _num(values.get("rank1")), "", _num(values.get("mAP")), "", "", "",
                                  "; ".join(s.sources[n - 1] for n in pub.notes)])
     return buffer.getvalue()

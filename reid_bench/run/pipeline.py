@@ -37,12 +37,12 @@ from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data.inputs import input_sources
 from reid_bench.data.synth import embedded_root
 from reid_bench.errors import ReidBenchError
-from reid_bench.evaluation.protocols import evaluate_trained, fit_mark, row_hash
+from reid_bench.evaluation.protocols import evaluate_trained, fit_mark, row_hash, row_processor
 from reid_bench.generators.run_config import configure_guided
 from reid_bench.generators.training import loop_needs, train
 from reid_bench.presets import BUDGETS, Overrides, ReidSettings, RunPreset, real_only
 from reid_bench.profiling import OFF, Profile
-from reid_bench.records import write_run_record
+from reid_bench.records import processor_name, write_run_record
 from reid_bench.reid import TrainedModel, backbones, train_reid, trainers
 from reid_bench.reid.features import class_index, source_probabilities
 from reid_bench.reid.guide import IdentityGuide
@@ -176,6 +176,7 @@ class Experiment:
             raise ReidBenchError(f"--factor must be 1 or more, not {request.factor}.")
         self.request = request
         self.device = distributed.init_from_env(pick_device(request.device))
+        self.processor = processor_name(self.device)  # in the key of every row this run writes or skips
         main = distributed.is_main()
         self.echo = echo if main else _silent
         self.progress = progress and main
@@ -326,10 +327,12 @@ class Experiment:
                           backbone_weights=self.request.backbone_weights, seed=seed, meta=self._meta(arm),
                           device=self.request.device, progress=self.progress, profile=self.profile)
 
-    def _row_keys(self, arm: Arm, trainer: str, seed: int, config_hash_of: Callable[[str], str]) -> dict[str, tuple]:
+    def _row_keys(self, arm: Arm, trainer: str, seed: int, config_hash_of: Callable[[str], str],
+                  processor: str) -> dict[str, tuple]:
         """The result-row key of each ranker of :func:`protocol_names` for this model, by ranker name."""
         return {name: ResultRow.key_of(dataset=self.dataset.kind, generator=arm.generator, factor=arm.factor,
-                                       trainer=trainer, seed=seed, ranker=name, config_hash=config_hash_of(name))
+                                       trainer=trainer, seed=seed, ranker=name, processor=processor,
+                                       config_hash=config_hash_of(name))
                 for name in protocol_names(trainer, self.request.rerank)}
 
     def _rows_on_record(self, arm: Arm, trainer: str, seed: int) -> list[ResultRow] | None:
@@ -340,7 +343,8 @@ class Experiment:
         key = model_hash(arm.records, trainer, settings, pretrained, seed, self._meta(arm))
         fit = self.preset.run.ranker_fit
         wanted = set(self._row_keys(arm, trainer, seed, lambda name: key + fit_mark(rankers.create(name), fit,
-                                                                                      arm.n_generated > 0)).values())
+                                                                                      arm.n_generated > 0),
+                                    self.processor).values())
         if not wanted <= existing_keys(self.results_csv):
             return None
         return [row for row in read_rows(self.results_csv) if row.key in wanted]
@@ -362,7 +366,8 @@ class Experiment:
         """Evaluate the protocols of ``trained`` not yet in the CSV and append their rows; (its rows, rows added)."""
         done = existing_keys(self.results_csv)
         fit = self.preset.run.ranker_fit
-        keys = self._row_keys(arm, trainer, seed, lambda name: row_hash(trained, rankers.create(name), fit))
+        keys = self._row_keys(arm, trainer, seed, lambda name: row_hash(trained, rankers.create(name), fit),
+                              row_processor(trained, self.device))
         wanted = [name for name, key in keys.items() if key not in done]
         with self.profile.section("evaluate"):
             new_rows, curves = evaluate_trained(trained, self.dataset, wanted, device=self.request.device,

@@ -47,6 +47,7 @@ from reid_bench.generators.training import loop_needs
 from reid_bench.generators.training import time_steps as time_generator
 from reid_bench.profiling import Timing
 from reid_bench.rankers import create as create_ranker
+from reid_bench.records import processor_name
 from reid_bench.reid import backbones, trainers
 from reid_bench.reid.train import model_hash, steps_per_epoch
 from reid_bench.reid.train import time_steps as time_reid
@@ -119,8 +120,8 @@ class RunPlan:
         new = sum(not there for _, there in self.rows) + len(self.rows_unknown)
         lines.append(f"result rows ({self.results}): {new} new, {sum(there for _, there in self.rows)} already there")
         for key, there in self.rows:
-            dataset, generator, factor, trainer, ranker, seed, config = key
-            lines.append(f"  {dataset} {generator} K={factor} {trainer} {ranker} seed {seed} ({config}): "
+            dataset, generator, factor, trainer, ranker, seed, processor, config = key
+            lines.append(f"  {dataset} {generator} K={factor} {trainer} {ranker} seed {seed} ({config}, {processor}): "
                          + ("already in the CSV" if there else "new"))
         lines += [f"  {text}: new (its model's key is known once the generator is trained)"
                   for text in self.rows_unknown]
@@ -397,7 +398,8 @@ class _Planner:
                 continue
             mark = fit_mark(create_ranker(ranker), self.preset.run.ranker_fit, arm.n_generated > 0)
             row = ResultRow.key_of(dataset=dataset.kind, generator=arm.generator, factor=arm.factor, trainer=trainer,
-                                   ranker=ranker, seed=seed, config_hash=key + mark)
+                                   ranker=ranker, seed=seed, processor=processor_name(self.device),
+                                   config_hash=key + mark)
             self.plan.rows.append((row, row in done))
 
 
