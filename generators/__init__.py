@@ -11,6 +11,16 @@ Installed as ``reid_bench.generators`` from the repository's top-level ``generat
 
 from reid_bench.generators.base import Generator
 from reid_bench.generators.checkpoints import load
-from reid_bench.generators.registry import ENTRY_POINT_GROUP, create, get, names, preset_options, register, title
+from reid_bench.generators.registry import (
+                                           ENTRY_POINT_GROUP,
+                                           create,
+                                           get,
+                                           learns,
+                                           names,
+                                           preset_options,
+                                           register,
+                                           title,
+)
 
-__all__ = ["ENTRY_POINT_GROUP", "Generator", "create", "get", "load", "names", "preset_options", "register", "title"]
+__all__ = ["ENTRY_POINT_GROUP", "Generator", "create", "get", "learns", "load", "names", "preset_options", "register",
+           "title"]

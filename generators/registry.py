@@ -25,7 +25,7 @@ import importlib.metadata
 from typing import Any, Callable, TypeVar
 
 from reid_bench.errors import ReidBenchError
-from reid_bench.generators.base import Generator
+from reid_bench.generators.base import Generator, UntrainedGenerator
 
 ENTRY_POINT_GROUP = "reid_bench.generators"
 _REGISTRY: dict[str, type[Generator]] = {}
@@ -100,6 +100,12 @@ def create(name: str, **options: Any) -> Generator:
 def title(name: str) -> str:
     """How messages name generator ``name``: its class's ``title`` (``SAN``), else ``name``."""
     return get(name).title or name
+
+
+def learns(name: str) -> bool:
+    """Whether generator ``name`` is trained (``identity`` and ``synth-oracle`` are not: the generator levers
+    of a recipe do not touch them)."""
+    return not issubclass(get(name), UntrainedGenerator)
 
 
 def preset_options(name: str, preset: str) -> dict[str, Any]:

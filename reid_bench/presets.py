@@ -527,12 +527,16 @@ def _as_text(value: Any) -> str:
 INPUT_ORDER = ("parsing", "mask")  # the data inputs a label names, in this order
 
 
-def recipe_label(preset: RunPreset, inputs: Mapping[str, str] | None = None) -> str:
+def recipe_label(preset: RunPreset, inputs: Mapping[str, str] | None = None, generator_learns: bool = True) -> str:
     """The recipe levers that are on (:func:`lever_off`), then the generator's data inputs that are
     stand-ins (``inputs``, :func:`reid_bench.data.inputs.input_sources`), e.g.
-    ``budget=epochs;share=0.25;parsing=keypoints``; ``default`` when there is neither (the paper's pipeline)."""
+    ``budget=epochs;share=0.25;parsing=keypoints``; ``default`` when there is neither (the paper's pipeline).
+    For a generator that is not trained (``generator_learns`` false: the ``identity`` and ``synth-oracle``
+    controls) the generator loop's levers are left out: they change nothing it makes."""
     parts = []
     for section, name, short in RECIPE_LEVERS:
+        if section == "generator" and not generator_learns:
+            continue
         value = getattr(getattr(preset, section), name)
         if value != lever_off(section, name):
             parts.append(f"{short}={_short(value)}")

@@ -321,10 +321,13 @@ def test_real_only_models_ignore_the_generated_image_fields() -> None:
 
 def test_the_recipe_is_recorded_in_every_row(people: Path, tmp_path: Path) -> None:
     items = ["reid.backbone=tiny", "reid.height=64", "reid.width=32", "reid.generated_share=0.25",
-             "reid.generated_label_smooth=0.2", "run.composite=target", "run.budget=epochs"]
+             "reid.generated_label_smooth=0.2", "run.composite=target", "run.budget=epochs",
+             "generator.foreground_weight=15"]
     overrides = parse_overrides(presets.levers_off() + items, ("generator", "reid", "run"))
-    expected = recipe_label(overrides.apply(presets.get("quick")))
-    assert expected == "budget=epochs;composite=target;share=0.25;smooth=0.2"
+    with_fg = "budget=epochs;composite=target;fg=15;share=0.25;smooth=0.2"
+    assert recipe_label(overrides.apply(presets.get("quick"))) == with_fg
+    expected = recipe_label(overrides.apply(presets.get("quick")), generator_learns=False)
+    assert expected == "budget=epochs;composite=target;share=0.25;smooth=0.2"  # the copy trains no generator
     request = RunRequest(generator="identity", factor=2, data=str(people), out=tmp_path / "out", preset="quick",
                          overrides=overrides, reid_epochs=1, trainers=("ide",))
     run(request, echo=lambda text: None, progress=False)

@@ -317,7 +317,8 @@ class Experiment:
         return arm_settings(self.preset, trainer, len(self.dataset.train), arm.n_generated)
 
     def _meta(self, arm: Arm) -> dict[str, Any]:
-        recipe = presets.recipe_label(self.preset, getattr(self, "inputs", {}))
+        recipe = presets.recipe_label(self.preset, getattr(self, "inputs", {}),
+                                      self.request.generator == "none" or generators.learns(self.request.generator))
         perceptual = self.generator.perceptual if hasattr(self, "generator") else "n/a"
         return model_meta(self.dataset, arm, recipe, perceptual)
 

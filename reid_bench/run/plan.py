@@ -295,7 +295,8 @@ class _Planner:
         checkpoint, perceptual, generation = (None, "n/a", None)
         if request.generator != "none":
             checkpoint, perceptual, generation = self.generator(dataset)
-        recipe = presets.recipe_label(preset, self.inputs)
+        recipe = presets.recipe_label(preset, self.inputs,
+                                      request.generator == "none" or generators.learns(request.generator))
         n_real = self.counts["train"]
         done = existing_keys(plan.results)
         reid_timings = self._reid_timings(dataset, n_real)
