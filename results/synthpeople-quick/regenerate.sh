@@ -4,8 +4,10 @@
 # compare a rerun with the committed rows, give an empty OUT and run
 # `reid-bench compare results/synthpeople-quick/results.csv OUT/results.csv`.
 #   bash results/synthpeople-quick/regenerate.sh [OUT]   (default OUT: results/synthpeople-quick)
-# About 11 hours of one CPU core (two jobs at a time on 2 cores take about 60% of that; more at once is slower).
+# About 15 hours of one CPU core (two jobs at a time on 2 cores take about 60% of that; more at once is slower).
 # The committed folders come from three machines (README.md here says which); bf16 numbers depend on the processor.
+# Their rows predate the processor column (they read as processor "unrecorded"), so a rerun into them adds this
+# machine's rows beside them (tables then gives each processor its own section) instead of skipping.
 set -euo pipefail
 out="${1:-results/synthpeople-quick}"
 data="${DATA_ROOT:-$out/data}"  # the two confirmation renders (made once; not committed)
@@ -29,11 +31,17 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$o
 for gen in san identity synth-oracle pg2 defgan vunet patn intrflow gfla dpig; do
   reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers ide --out "$out/all-generators"
 done
+# Siamese for SAN, PATN, Def-GAN and both controls, in the same folder (the others' Siamese were not run)
+for gen in san identity synth-oracle patn defgan; do
+  reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers siamese --out "$out/all-generators"
+done
 # The main command at 1 seed, timed end to end from a cold cache (benchmarks/README.md)
 [ -e "$data/timed-run" ] || { python benchmarks/bench_run_quick.py --keep "$data/timed-run" && \
   mkdir -p "$out/timed-run" && cp -r "$data/timed-run/results/." "$out/timed-run/"; }
 # Single levers on the paper's pipeline, with the none rows of the same machine
-for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1"; do
+for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1" "--composite target" \
+    "--poses compatible" "--foreground-weight 15" \
+    "--identity-weight 1 --identity-feature-weight 10 --set generator.identity_warmup=300 --identity-jitter 0.15"; do
   reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --no-recipe $levers --out "$out/ablation-levers"
 done
 # Ablation: the paper's pipeline (every lever off), then the identity term alone
