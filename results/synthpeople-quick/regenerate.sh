@@ -35,6 +35,9 @@ done
 for gen in san identity synth-oracle patn defgan; do
   reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers siamese --out "$out/all-generators"
 done
+# The region colour term on top of the current recipe, with the same machine's none rows
+reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --region-colour-weight 10 \
+  --out "$out/region-colour-jitter"
 # The main command at 1 seed, timed end to end from a cold cache (benchmarks/README.md)
 [ -e "$data/timed-run" ] || { python benchmarks/bench_run_quick.py --keep "$data/timed-run" && \
   mkdir -p "$out/timed-run" && cp -r "$data/timed-run/results/." "$out/timed-run/"; }
