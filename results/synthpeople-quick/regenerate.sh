@@ -31,8 +31,8 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$o
 for gen in san identity synth-oracle pg2 defgan vunet patn intrflow gfla dpig; do
   reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers ide --out "$out/all-generators"
 done
-# Siamese for SAN, PATN, Def-GAN and both controls, in the same folder (the others' Siamese were not run)
-for gen in san identity synth-oracle patn defgan; do
+# Siamese for every generator and both controls, in the same folder
+for gen in san identity synth-oracle patn defgan pg2 vunet intrflow gfla dpig; do
   reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers siamese --out "$out/all-generators"
 done
 # The region colour term on top of the current recipe, with the same machine's none rows
