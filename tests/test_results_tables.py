@@ -28,7 +28,9 @@ PUBLISHED = [
 
 def hand_rows():
     """none: rank-1 70, 72, 74 (mean 72, std 2); mAP 40, 41, 45 (mean 42, std sqrt(14 / 2) = 2.6458).
-    san K=2: rank-1 73, 76 (mean 74.5, std sqrt(4.5) = 2.1213); mAP 44, 46 (mean 45, std 1.4142).
+    san K=2: rank-1 73, 76 (mean 74.5, std sqrt(4.5) = 2.1213); mAP 44, 46 (mean 45, std 1.4142), on
+    none's seeds 0 and 1 only, so its gain is over those: (73 - 70 + 76 - 72) / 2 = 3.5 rank-1,
+    (44 - 40 + 46 - 41) / 2 = 4.5 mAP (the difference of all the means would be 2.5 / 3.0).
     Siamese none: one seed, 80 / 60."""
     rows = [row(seed=s, rank1=r1, mAP=m) for s, r1, m in ((0, 70, 40), (1, 72, 41), (2, 74, 45))]
     rows += [row(generator="san", seed=s, rank1=r1, mAP=m) for s, r1, m in ((0, 73, 44), (1, 76, 46))]
@@ -44,11 +46,18 @@ def test_sections_by_hand():
     cell = none.cells[("ide", "euclidean")]
     assert (cell.rank1.mean, cell.rank1.std, cell.rank1.n) == (72.0, 2.0, 3)
     assert (cell.mAP.mean, cell.mAP.std) == (42.0, pytest.approx(2.6458, abs=1e-4))
-    assert section.gain(san, ("ide", "euclidean")) == (2.5, 3.0)
+    assert section.gain(san, ("ide", "euclidean")) == (3.5, 4.5)  # over seeds 0 and 1, not none's seed 2
     assert section.gain(san, ("siamese", "euclidean")) is None  # san has no Siamese run
     assert [p.method for p in section.published_in_columns()] == ["none (IDE ResNet-50)", "none (Siamese ResNet-50)"]
     elsewhere = [(p.method, protocol) for p, protocol in section.published_elsewhere()]
     assert elsewhere == [("none (BoT)", ("ide", "cosine"))]
+
+
+def test_a_gain_needs_a_seed_in_common_with_none():
+    rows = [row(seed=0, rank1=70, mAP=40), row(generator="san", seed=5, rank1=90, mAP=60)]
+    (section,) = build_sections(rows)
+    assert section.gain(section.lines[1], ("ide", "euclidean")) is None
+    assert "| san | 2 | — |" in render_reid_table(rows)["markdown"]
 
 
 def test_rows_of_two_processors_make_two_sections_each_against_its_own_none():
@@ -58,7 +67,7 @@ def test_rows_of_two_processors_make_two_sections_each_against_its_own_none():
     assert (first.processor, second.processor) == ("cpu-a", "cpu-b")
     assert [line.generator for line in second.lines] == ["none"]
     assert second.lines[0].cells[("ide", "euclidean")].rank1.mean == 62.0  # not averaged with cpu-a's 72
-    assert first.gain(first.lines[1], ("ide", "euclidean")) == (2.5, 3.0)  # against cpu-a's none alone
+    assert first.gain(first.lines[1], ("ide", "euclidean")) == (3.5, 4.5)  # against cpu-a's none alone
     assert "## market1501 (preset quick; cpu-b)" in render_reid_table(hand_rows() + other)["markdown"]
 
 
@@ -68,7 +77,7 @@ def test_markdown_by_hand():
     assert "| Generator | K | IDE + Euclidean | IDE + XQDA | IDE + KISSME | Siamese |" in markdown
     assert "| none | 1 | 72.00 ± 2.00 / 42.00 ± 2.65 (n=3) | — | — | 80.00 / 60.00 (n=1) |" in markdown
     assert "| san | 2 | 74.50 ± 2.12 / 45.00 ± 1.41 (n=2) | — | — | — |" in markdown
-    assert "| san | 2 | +2.50 / +3.00 | — | — | — |" in markdown  # gain over none
+    assert "| san | 2 | +3.50 / +4.50 | — | — | — |" in markdown  # gain over none, seeds 0 and 1
     assert "| *published:* none (IDE ResNet-50) [1] |  | 75.62 / 50.68 | — | — | — |" in markdown
     assert "| *published:* none (Siamese ResNet-50) [2] |  | — | — | — | 80.82 / — |" in markdown
     assert "[1] IDE README" in markdown and "[3] fast-reid MODEL_ZOO" in markdown
@@ -80,13 +89,13 @@ def test_latex_and_csv_by_hand():
     rendered = render_reid_table(hand_rows(), PUBLISHED)
     latex = rendered["latex"]
     assert r"none & 1 & $72.00 \pm 2.00$ / $42.00 \pm 2.65$ (n=3) & -- & -- & $80.00$ / $60.00$ (n=1) \\" in latex
-    assert r"san & 2 & $+2.50$ / $+3.00$ & -- & -- & -- \\" in latex
+    assert r"san & 2 & $+3.50$ / $+4.50$ & -- & -- & -- \\" in latex
     assert r"\begin{tabular}{llcccc}" in latex and r"\end{tabular}" in latex
     lines = list(csv.DictReader(io.StringIO(rendered["csv"])))
     san = next(line for line in lines if line["generator"] == "san")
     assert (san["kind"], san["factor"], san["n"]) == ("ours", "2", "2")
     assert (san["rank1_mean"], san["rank1_std"]) == ("74.5", "2.1213")
-    assert (san["rank1_gain"], san["mAP_gain"]) == ("2.5", "3")
+    assert (san["rank1_gain"], san["mAP_gain"]) == ("3.5", "4.5")
     ide = next(line for line in lines if line["generator"] == "none (IDE ResNet-50)")
     assert (ide["kind"], ide["rank1_mean"], ide["mAP_mean"]) == ("published", "75.62", "50.68")
     assert ide["source"] == "IDE README"

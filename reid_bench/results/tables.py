@@ -6,10 +6,11 @@ processors are never averaged or set against each other's ``none``): rows are th
 IDE + KISSME and Siamese (+ Euclidean), as in the SAN paper's Re-ID table, followed by any other
 trainer + ranker present (cosine, re-ranking, ...). A cell is rank-1 / mAP in percent, mean ± sample
 std over seeds, with the number of seeds. Under each section: the gain of each generator over
-``none`` per protocol (difference of the means), and the published numbers of ``published.csv`` for
-that dataset, labelled as published with their sources. A published ``reid`` row goes to the
-Siamese column if its method names Siamese, else to IDE, with its ranker as ``protocol``; one whose
-protocol has no column here is listed below the table instead.
+``none`` per protocol (the mean of the per-seed differences over the seeds both have, so an arm run
+on fewer seeds than ``none`` is not set against the other seeds' baseline), and the published
+numbers of ``published.csv`` for that dataset, labelled as published with their sources. A
+published ``reid`` row goes to the Siamese column if its method names Siamese, else to IDE, with
+its ranker as ``protocol``; one whose protocol has no column here is listed below the table instead.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Cell:
     rank1: Stat
     mAP: Stat
     marks: str  # _NO_PRETRAINED and/or _NO_PERCEPTUAL
+    by_seed: dict[int, tuple[float, float]] = dataclasses.field(default_factory=dict)  # seed -> (rank-1, mAP)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,12 +97,16 @@ class Section:
         return [(pub, p) for pub in self.published for p in pub.values if p not in self.protocols]
 
     def gain(self, line: Line, protocol: Protocol) -> tuple[float, float] | None:
-        """(rank-1, mAP) of ``line`` minus those of ``none`` under ``protocol``; None if either is missing."""
+        """(rank-1, mAP) of ``line`` minus those of ``none`` under ``protocol``, averaged over the seeds
+        both have; None if either is missing or they share no seed."""
         base = next((b.cells.get(protocol) for b in self.lines if b.generator == NO_GENERATOR), None)
         cell = line.cells.get(protocol)
         if base is None or cell is None or line.generator == NO_GENERATOR:
             return None
-        return cell.rank1.mean - base.rank1.mean, cell.mAP.mean - base.mAP.mean
+        seeds = sorted(cell.by_seed.keys() & base.by_seed.keys())
+        if not seeds:
+            return None
+        return tuple(sum(cell.by_seed[s][k] - base.by_seed[s][k] for s in seeds) / len(seeds) for k in (0, 1))
 
 
 def protocol_label(protocol: Protocol) -> str:
@@ -131,7 +137,8 @@ def _cell(rows: list[ResultRow]) -> Cell:
                 "be averaged; pass those runs to separate reid-bench tables calls.")
     marks = (_NO_PRETRAINED if not first.pretrained else "") + \
         (_NO_PERCEPTUAL if first.perceptual.startswith("off") else "")
-    return Cell(summarize([row.rank1 for row in rows]), summarize([row.mAP for row in rows]), marks)
+    return Cell(summarize([row.rank1 for row in rows]), summarize([row.mAP for row in rows]), marks,
+                {row.seed: (row.rank1, row.mAP) for row in rows})
 
 
 def _published(dataset: str, published: Iterable[PublishedRow]) -> tuple[list[PublishedLine], list[str]]:
@@ -231,8 +238,8 @@ def render_markdown(sections: Sequence[Section]) -> str:
                                [_published_text(pub.values.get(p)) for p in section.protocols]))
         gains = [line for line in section.lines if line.generator != NO_GENERATOR]
         if gains and any(line.generator == NO_GENERATOR for line in section.lines):
-            out += ["", "Gain over none (rank-1 / mAP, difference of the means, percentage points):", "",
-                    _md_row(header), _md_row(["---"] * len(header))]
+            out += ["", "Gain over none (rank-1 / mAP, mean difference over the seeds both have, "
+                    "percentage points):", "", _md_row(header), _md_row(["---"] * len(header))]
             out += [_md_row([line.label, str(line.factor)] +
                             [_gain_text(section.gain(line, p)) for p in section.protocols]) for line in gains]
         elif gains:
