@@ -41,6 +41,19 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --region-
 # The main command at 1 seed, timed end to end from a cold cache (benchmarks/README.md)
 [ -e "$data/timed-run" ] || { python benchmarks/bench_run_quick.py --keep "$data/timed-run" && \
   mkdir -p "$out/timed-run" && cp -r "$data/timed-run/results/." "$out/timed-run/"; }
+# The main command as it runs (every core's threads, no other job): IDE seeds 1-6, then the main command at
+# seeds 1-3 (IDE and Siamese), then the confidence filter at seeds 1-3, from a cold cache of their own
+REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3,4,5,6 \
+  --trainers ide --out "$out/both-threads"
+REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3 \
+  --out "$out/both-threads"
+for p in 0.1 0.5; do
+  REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3 \
+    --trainers ide --filter "$p" --out "$out/both-threads"
+done
+# The real-only Siamese at 24, 36 and 48 epochs on that machine (seed 1)
+REID_BENCH_CACHE="$data/cache-both-threads" python scripts/plateau.py --out "$out/plateau-siamese-epyc" \
+  --ide "" --siamese 24,36,48
 # Single levers on the paper's pipeline, with the none rows of the same machine
 for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1" "--composite target" \
     "--poses compatible" "--foreground-weight 15" \
@@ -66,4 +79,4 @@ python scripts/generator_quality.py --out "$out/table1" \
 for pairs in test-pairs augmentation-pairs; do reid-bench tables "$out/table1/$pairs"; done
 reid-bench tables "$out" "$out/identity-control" "$out/oracle-control" "$out/ablation"
 # Folders with their own machine's none rows get tables of their own (their keys repeat the main run's)
-for folder in all-generators ablation-levers; do reid-bench tables "$out/$folder"; done
+for folder in all-generators ablation-levers both-threads; do reid-bench tables "$out/$folder"; done
