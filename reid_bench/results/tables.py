@@ -46,10 +46,16 @@ _FOOTNOTES = {_NO_PRETRAINED: "backbone trained without ImageNet-pretrained weig
 class Cell:
     """rank-1 and mAP over the seeds of one generator x factor x protocol."""
 
-    rank1: Stat
-    mAP: Stat
+    by_seed: dict[int, tuple[float, float]]  # seed -> (rank-1, mAP)
     marks: str  # _NO_PRETRAINED and/or _NO_PERCEPTUAL
-    by_seed: dict[int, tuple[float, float]] = dataclasses.field(default_factory=dict)  # seed -> (rank-1, mAP)
+
+    @property
+    def rank1(self) -> Stat:
+        return summarize([rank1 for rank1, _ in self.by_seed.values()])
+
+    @property
+    def mAP(self) -> Stat:
+        return summarize([mAP for _, mAP in self.by_seed.values()])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +143,7 @@ def _cell(rows: list[ResultRow]) -> Cell:
                 "be averaged; pass those runs to separate reid-bench tables calls.")
     marks = (_NO_PRETRAINED if not first.pretrained else "") + \
         (_NO_PERCEPTUAL if first.perceptual.startswith("off") else "")
-    return Cell(summarize([row.rank1 for row in rows]), summarize([row.mAP for row in rows]), marks,
-                {row.seed: (row.rank1, row.mAP) for row in rows})
+    return Cell({row.seed: (row.rank1, row.mAP) for row in rows}, marks)
 
 
 def _published(dataset: str, published: Iterable[PublishedRow]) -> tuple[list[PublishedLine], list[str]]:
