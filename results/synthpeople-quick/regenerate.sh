@@ -42,18 +42,17 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --region-
 [ -e "$data/timed-run" ] || { python benchmarks/bench_run_quick.py --keep "$data/timed-run" && \
   mkdir -p "$out/timed-run" && cp -r "$data/timed-run/results/." "$out/timed-run/"; }
 # The main command as it runs (every core's threads, no other job): IDE seeds 1-6, then the main command at
-# seeds 1-3 (IDE and Siamese), then the confidence filter at seeds 1-3, from a cold cache of their own
-REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3,4,5,6 \
-  --trainers ide --out "$out/both-threads"
-REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3 \
-  --out "$out/both-threads"
-for p in 0.1 0.5; do
-  REID_BENCH_CACHE="$data/cache-both-threads" reid-bench run --generator san --factor 3 --seeds 1,2,3 \
-    --trainers ide --filter "$p" --out "$out/both-threads"
-done
-# The real-only Siamese at 24, 36 and 48 epochs on that machine (seed 1)
-REID_BENCH_CACHE="$data/cache-both-threads" python scripts/plateau.py --out "$out/plateau-siamese-epyc" \
-  --ide "" --siamese 24,36,48
+# seeds 1-3 (IDE and Siamese), then the confidence filter at seeds 1-3, and the real-only Siamese at 24, 36
+# and 48 epochs (seed 1), all from a cold cache of their own
+(
+  export REID_BENCH_CACHE="$data/cache-both-threads"
+  reid-bench run --generator san --factor 3 --seeds 1,2,3,4,5,6 --trainers ide --out "$out/both-threads"
+  reid-bench run --generator san --factor 3 --seeds 1,2,3 --out "$out/both-threads"
+  for p in 0.1 0.5; do
+    reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --filter "$p" --out "$out/both-threads"
+  done
+  python scripts/plateau.py --out "$out/plateau-siamese-epyc" --ide "" --siamese 24,36,48
+)
 # Single levers on the paper's pipeline, with the none rows of the same machine
 for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1" "--composite target" \
     "--poses compatible" "--foreground-weight 15" \
