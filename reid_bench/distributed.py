@@ -77,6 +77,14 @@ def init_from_env(device: torch.device) -> torch.device:
     return device
 
 
+def leave() -> None:
+    """Leave the process group at the end of a command (no-op without one), so that its gloo threads
+    stop before the interpreter exits; left running, one of them can abort the process after its work
+    is done ("terminate called without an active exception")."""
+    if _initialised():
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     """Wait until every process gets here (no-op for one process)."""
     if _initialised():

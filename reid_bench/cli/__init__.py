@@ -17,7 +17,7 @@ import subprocess
 import sys
 import warnings
 
-from reid_bench import __version__
+from reid_bench import __version__, distributed
 from reid_bench.cli import data as data_commands
 from reid_bench.cli import generators as generator_commands
 from reid_bench.cli import quality as quality_commands
@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.nproc != 1 and not getattr(args, "plan", False):  # a plan runs here, once, for N processes
             return _launch(args, argv)
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        distributed.leave()
+        return status
     except ReidBenchError as error:
         print(f"reid-bench: error: {error}", file=sys.stderr)
         return 2
