@@ -197,6 +197,7 @@ class ReidSettings(AccelSettings):
     dropout: float = 0.0  # dropout before the classifiers (IDE and Siamese heads)
     bn_neck: bool = False  # BatchNorm1d between pooled feature and classifier; features after it
     verification_weight: float = 1.0  # Siamese: weight of the verification loss vs identification
+    siamese_lr: float | None = None  # Siamese: its own learning rate in place of lr (None: lr; :meth:`for_trainer`)
     random_flip: bool = True  # horizontal flip, p = 0.5
     random_erase: float = 0.0  # random-erasing probability (Zhong et al. 2020); 0 = off
     sampler: str = "random"  # IDE batches: "random" shuffle or "pk" (P identities x K images)
@@ -222,8 +223,21 @@ class ReidSettings(AccelSettings):
             return self
         return self.replace(epochs=epochs, lr_step=self.lr_step * epochs / self.epochs)
 
+    def for_trainer(self, trainer: str) -> "ReidSettings":
+        """The settings ``trainer`` trains with: ``siamese_lr`` folded into ``lr`` for the Siamese trainer
+        and dropped for any other, so a trained model's settings never hold it and an IDE model's
+        config hash does not depend on it."""
+        if trainer == "siamese" and self.siamese_lr is not None:
+            return dataclasses.replace(self, lr=self.siamese_lr, siamese_lr=None)
+        return dataclasses.replace(self, siamese_lr=None)
+
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as a dict; ``siamese_lr`` only when set, so the settings a model trains with
+        (:meth:`for_trainer`) give the config hash they had before that field existed."""
+        values = dataclasses.asdict(self)
+        if values["siamese_lr"] is None:
+            del values["siamese_lr"]
+        return values
 
 
 GENERATED_LABELS = ("source", "uniform")
@@ -245,6 +259,8 @@ def validate_reid(settings: ReidSettings) -> ReidSettings:
         problems.append(f"sampler {settings.sampler!r} is not random or pk")
     if settings.epochs < 1 or settings.batch_size < 2 or not settings.lr_step > 0:
         problems.append("epochs must be >= 1, lr_step > 0 and batch_size >= 2")
+    if not settings.lr > 0 or (settings.siamese_lr is not None and not settings.siamese_lr > 0):
+        problems.append("lr and siamese_lr must be above 0")
     if settings.compile not in COMPILE_CHOICES:
         problems.append(f"compile {settings.compile!r} is not one of {', '.join(COMPILE_CHOICES)}")
     if settings.amp not in AMP_CHOICES:

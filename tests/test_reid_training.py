@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -19,9 +20,10 @@ from torchvision import transforms as T
 from reid_bench.errors import ReidBenchError
 from reid_bench.records import processor_name
 from reid_bench.reid import backbones, extract_features, load_checkpoint, train_reid, transforms
-from reid_bench.reid.train import build_model
+from reid_bench.reid.train import build_model, model_hash, read_checkpoint
 
-TOY = PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3, lr_step=100)
+TOY = dataclasses.replace(PLAIN_QUICK.reid.replace(backbone="tiny", height=64, width=32, batch_size=16, lr=3e-3,
+                                                   lr_step=100), siamese_lr=None)  # one lr for both trainers
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,25 @@ def test_options_run_end_to_end(toy: dict, tmp_path: Path) -> None:
     again = load_checkpoint(trained.path)
     assert again.settings == settings and again.epoch == 1
     assert np.isfinite(extract_features(again.model, toy["query"], settings)).all()
+
+
+def test_siamese_lr_trains_the_siamese_model_only_and_leaves_ide_keys_alone(toy: dict, tmp_path: Path) -> None:
+    """``siamese_lr`` is the Siamese model's learning rate (its checkpoint records it as ``lr``), and an IDE
+    model's settings and config hash are the same with it as without it."""
+    settings = TOY.replace(epochs=1, siamese_lr=2e-2)
+    siamese = load_checkpoint(train_reid(toy["train"], "siamese", settings, tmp_path / "siamese").path)
+    assert siamese.settings.lr == 2e-2 and siamese.settings.siamese_lr is None
+    optimised = read_checkpoint(siamese.path)["optimizer"]["param_groups"]
+    assert [group["initial_lr"] for group in optimised] == [2e-2, 2e-2]  # backbone and new layers
+    assert siamese.config_hash == model_hash(toy["train"], "siamese", TOY.replace(epochs=1, lr=2e-2), False, 0)
+    ide = train_reid(toy["train"], "ide", settings, tmp_path / "ide")
+    assert ide.settings == TOY.replace(epochs=1)
+    assert ide.config_hash == model_hash(toy["train"], "ide", TOY.replace(epochs=1), False, 0)
+
+
+def test_a_rate_that_is_not_positive_is_refused() -> None:
+    with pytest.raises(ReidBenchError, match="siamese_lr must be above 0"):
+        TOY.replace(siamese_lr=0.0)
 
 
 RESUME_SCRIPT = """

@@ -102,11 +102,13 @@ def data_fingerprint(records: Sequence[Any]) -> str:
 def model_spec(records: Sequence[Any], trainer: str, settings: ReidSettings, pretrained: bool, seed: int,
                meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """What identifies a trained model (its config hash is this dict's): trainer, backbone, whether it
-    starts from pretrained weights, classes, settings, seed, the training list and ``meta``."""
+    starts from pretrained weights, classes, the settings it trains with (:meth:`ReidSettings.for_trainer`),
+    seed, the training list and ``meta``."""
     triplets = as_triplets(records)
+    trained_with = settings.for_trainer(trainer)
     return {
         "trainer": trainer, "backbone": settings.backbone, "pretrained": pretrained,
-        "num_classes": len({t.pid for t in triplets}), "settings": settings.as_dict(), "seed": seed,
+        "num_classes": len({t.pid for t in triplets}), "settings": trained_with.as_dict(), "seed": seed,
         "data": data_fingerprint(triplets), "meta": dict(meta or {}),
     }
 
@@ -129,7 +131,7 @@ def train_reid(records: Sequence[Any], trainer: str, settings: ReidSettings,
     n_generated) is stored in the checkpoint for the result rows. ``profile`` (``--profile``) gets
     the seconds of data loading, forward, backward, optimiser step and checkpointing.
     """
-    settings = validate_reid(settings)
+    settings = validate_reid(settings).for_trainer(trainer)
     distributed.per_rank(*_step_size(trainer, settings))  # a batch that does not split fails here
     triplets = as_triplets(records)
     if not triplets:
@@ -197,7 +199,7 @@ def time_steps(trainer: str, settings: ReidSettings, num_classes: int, *, device
     precision as :func:`train_reid` runs them; extraction of ``min(feature_batch, 16)`` images, with
     the flip of ``flip_test``). The backbone's weights are not loaded; a frozen fixbase epoch, which
     skips the backbone's gradients, is faster than this step."""
-    settings = validate_reid(settings)
+    settings = validate_reid(settings).for_trainer(trainer)
     dev = accel.pick_device(device)
     torch.manual_seed(0)
     model = build_model(trainer, backbones.build(settings.backbone, load_weights=False), num_classes, settings).to(dev)
