@@ -51,7 +51,22 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --region-
   for p in 0.1 0.5; do
     reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --filter "$p" --out "$out/both-threads"
   done
-  python scripts/plateau.py --out "$out/plateau-siamese-epyc" --ide "" --siamese 24,36,48
+  python scripts/plateau.py --out "$out/plateau-siamese-epyc" --ide "" --siamese 24,36,48,72
+  # The Siamese's own lr (section D): chosen on seed 1 at 24 epochs, checked on seed 2 at 24 and 48, and the
+  # main command's Siamese (SAN and both controls) at lr 5e-3, seeds 1-3
+  for lr in 2e-3 3e-3 1e-2; do
+    python scripts/plateau.py --out "$out/plateau-siamese-epyc/lr-$lr" --ide "" --siamese 24 --set reid.siamese_lr=$lr
+  done
+  python scripts/plateau.py --out "$out/plateau-siamese-epyc/lr-5e-3" --ide "" --siamese 12,24,36,48 \
+    --set reid.siamese_lr=5e-3
+  python scripts/plateau.py --out "$out/plateau-siamese-epyc/seed2" --ide "" --siamese 24,48 --seed 2
+  python scripts/plateau.py --out "$out/plateau-siamese-epyc/seed2-lr-5e-3" --ide "" --siamese 24,48 --seed 2 \
+    --set reid.siamese_lr=5e-3
+  reid-bench run --generator san --factor 3 --seeds 1,2,3 --out "$out/siamese-lr5e-3" --set reid.siamese_lr=5e-3
+  for gen in identity synth-oracle; do
+    reid-bench run --generator "$gen" --factor 3 --seeds 1,2,3 --trainers siamese --out "$out/siamese-lr5e-3" \
+      --set reid.siamese_lr=5e-3
+  done
 )
 # Single levers on the paper's pipeline, with the none rows of the same machine
 for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1" "--composite target" \
