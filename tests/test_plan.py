@@ -13,13 +13,14 @@ import torch
 from paper_fixtures import write_deepfashion, write_real_market
 
 import reid_bench.reid.train
+import reid_bench.run.plan
 from reid_bench.accel import cpu_name
 from reid_bench.cli import main
 from reid_bench.data.prepare import PrepareOptions, prepare_dataset
 from reid_bench.data.synth import SynthConfig, render_dataset
 from reid_bench.presets import parse_overrides
 from reid_bench.run.pipeline import RunRequest, resolve_preset
-from reid_bench.run.plan import plan_run
+from reid_bench.run.plan import plan_run, start_estimate
 
 QUICK = ["--preset", "quick", "--no-recipe", "--set", "generator.steps=2", "--set", "reid.backbone=tiny",
          "--reid-epochs", "1"]
@@ -75,13 +76,16 @@ def test_the_plan_is_what_the_run_then_does(tiny_data: Path, tmp_path: Path, cap
     monkeypatch.setattr(reid_bench.reid.train, "set_lr", counting)
     assert main(args) == 0
     ran = capsys.readouterr().out
-    assert steps["n"] == planned  # set_lr runs once per optimisation step
+    assert steps["n"] == planned  # set_lr runs once per optimisation step (the estimate's timed steps are not)
     assert f"{generated} generated images" in ran
+    assert ran.startswith("estimated time: ~ ") and "from one timed step of each network" in ran.splitlines()[0]
 
     assert main([*args, "--plan", "--plan-steps", "0"]) == 0
     again = capsys.readouterr().out
     assert "0 new, 6 already there" in again  # the plan computes the keys the run wrote
     assert "generator identity" in again and "cached, nothing to do" in again
+    assert main(args) == 0  # every row on record: nothing left to train, so nothing to estimate
+    assert "estimated time" not in capsys.readouterr().out
 
 
 def test_the_estimate_comes_from_steps_timed_here(tiny_data: Path, tmp_path: Path) -> None:
@@ -104,6 +108,22 @@ def test_the_estimate_comes_from_steps_timed_here(tiny_data: Path, tmp_path: Pat
     assert "another device will differ" in text
     with pytest.raises(Exception, match="--plan-steps -1"):
         plan_run(request, timed_steps=-1)
+
+
+@pytest.mark.parametrize("native_bf16", [False, True])
+def test_the_start_estimate_leaves_the_random_state_and_names_a_cpu_without_bf16(
+        tiny_data: Path, tmp_path: Path, monkeypatch, native_bf16: bool) -> None:
+    monkeypatch.setattr(reid_bench.run.plan, "native_cpu_bf16", lambda: native_bf16)
+    overrides = parse_overrides(["generator.steps=2", "reid.backbone=tiny", "model.channels=2", "model.blocks=1"],
+                                ("generator", "reid", "model"), {"channels": int, "blocks": int})
+    request = RunRequest(generator="san", factor=2, data=str(tiny_data), preset="quick", out=tmp_path / "out",
+                         trainers=("ide",), overrides=overrides, reid_epochs=1, device="cpu")
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    line = start_estimate(request)
+    assert torch.equal(torch.get_rng_state(), before)  # the run then draws what it would have drawn
+    assert line.startswith("estimated time: ~ ") and f"on cpu ({cpu_name()}," in line
+    assert ("this CPU has no native bf16" in line) is not native_bf16
 
 
 def test_the_paper_presets_state_their_length(paper_folders: dict[str, Path], capsys) -> None:

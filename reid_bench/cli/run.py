@@ -10,7 +10,7 @@ from reid_bench.errors import ReidBenchError
 from reid_bench.presets import PRESETS, RANKER_FITS, levers_off, parse_overrides
 from reid_bench.reid import TRAINERS
 from reid_bench.run import RunRequest, run
-from reid_bench.run.plan import DEFAULT_TIMED_STEPS, plan_run
+from reid_bench.run.plan import DEFAULT_TIMED_STEPS, plan_run, start_estimate
 from reid_bench.run.summary import write_report
 
 RUN_SECTIONS = ("generator", "reid", "accel", "run", "model")
@@ -85,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--plan", action="store_true",
                      help="print what the run would do (dataset, steps of each stage, images, result rows, preset "
                           "values) and its time on this device from a few timed steps, without training")
+    run.add_argument("--no-estimate", action="store_true",
+                     help="start without timing one step of each network first (the estimated time it prints)")
     run.add_argument("--plan-steps", type=int, default=DEFAULT_TIMED_STEPS, metavar="N",
                      help=f"--plan: steps of each network timed after one warm-up step (default "
                           f"{DEFAULT_TIMED_STEPS}; 0: no time estimate)")
@@ -125,6 +127,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.plan:
         print(plan_run(request, args.plan_steps, processes=args.nproc))
         return 0
+    if distributed.world_size() == 1 and not args.no_estimate:
+        estimate = start_estimate(request)
+        if estimate:
+            print(estimate, flush=True)
     summary = run(request)
     if not distributed.is_main():  # rank 0 reports for every process of a torchrun launch
         return 0

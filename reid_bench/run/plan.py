@@ -34,7 +34,7 @@ import torch
 from torch.utils.data import default_collate
 
 from reid_bench import generators, presets
-from reid_bench.accel import cpu_name, pick_device, precision_name, resolve_amp
+from reid_bench.accel import cpu_name, native_cpu_bf16, pick_device, precision_name, resolve_amp
 from reid_bench.augment import augmented_records, choose_targets
 from reid_bench.data import PoseTransferPairs, ReidDataset, load_dataset
 from reid_bench.data import synth as synthpeople
@@ -392,6 +392,7 @@ class _Planner:
             if (cache_root() / "reid" / key / "checkpoint.pt").is_file():
                 stage.state = "checkpoint in the cache: trained or resumes"
         self.plan.stages.append(stage)
+        rows = []
         for ranker in rankers:
             if key is None:
                 self.plan.rows_unknown.append(f"{dataset.kind if dataset else 'synthpeople'} {arm.generator} "
@@ -401,7 +402,10 @@ class _Planner:
             row = ResultRow.key_of(dataset=dataset.kind, generator=arm.generator, factor=arm.factor, trainer=trainer,
                                    ranker=ranker, seed=seed, processor=processor_name(self.device),
                                    config_hash=key + mark)
-            self.plan.rows.append((row, row in done))
+            rows.append((row, row in done))
+        self.plan.rows += rows
+        if rows and len(rows) == len(rankers) and all(there for _, there in rows):
+            stage.state = "cached"  # the run skips a model whose every row is on record
 
 
 def stand_in_batch(needs: frozenset[str] | set[str], batch: int, height: int, width: int) -> dict[str, Any]:
@@ -434,3 +438,29 @@ def plan_run(request: RunRequest, timed_steps: int = DEFAULT_TIMED_STEPS, proces
     if timed_steps < 0:
         raise ReidBenchError(f"--plan-steps {timed_steps} is not a number of steps; give 0 (no estimate) or more.")
     return _Planner(request, timed_steps, processes).run()
+
+
+def start_estimate(request: RunRequest) -> str | None:
+    """The line ``reid-bench run`` prints before it trains: the time its training steps will take here.
+
+    It is :func:`plan_run`'s total with one timed step of each network (a few seconds), for what is
+    left to do (cached stages cost nothing), so a newcomer on a slow CPU learns at once that the run
+    takes an hour there rather than the README's minutes. Torch's random state is restored after
+    the timed steps, so the run trains exactly what it would without them. ``None`` when nothing is
+    left to train or the plan found what would stop the run (the run then says it in its own words).
+    """
+    with torch.random.fork_rng(devices=[]):
+        plan = plan_run(request, timed_steps=1)
+    left = [stage.seconds for stage in plan.stages if stage.state != "cached"]
+    total = sum(seconds for seconds in left if seconds is not None)
+    if plan.problems or not total:
+        return None
+    untimed = sum(seconds is None for seconds in left)  # e.g. copying images for a generator with no network
+    also = f", and {untimed} stage(s) not timed" if untimed else ""
+    line = (f"estimated time: ~ {_duration(total)} of training steps on {plan.device}, from one timed step of "
+            f"each network (data loading and evaluation come on top{also}; --plan lists each stage)")
+    device, amp = pick_device(request.device), resolve_preset(request)[0].reid.amp
+    if device.type == "cpu" and amp == "auto" and not native_cpu_bf16():
+        line += ("; this CPU has no native bf16 (AMX or AVX512-BF16), so it trains in fp32, several times slower "
+                 "per step than the CPUs the README times")
+    return line
