@@ -88,11 +88,16 @@ def test_the_plan_is_what_the_run_then_does(tiny_data: Path, tmp_path: Path, cap
     assert "estimated time" not in capsys.readouterr().out
 
 
-def test_the_estimate_comes_from_steps_timed_here(tiny_data: Path, tmp_path: Path) -> None:
+def _tiny_san(tiny_data: Path, tmp_path: Path) -> RunRequest:
+    """A quick-preset SAN run at the smallest sizes, IDE only, on the CPU."""
     overrides = parse_overrides(["generator.steps=2", "reid.backbone=tiny", "model.channels=2", "model.blocks=1"],
                                 ("generator", "reid", "model"), {"channels": int, "blocks": int})
-    request = RunRequest(generator="san", factor=2, data=str(tiny_data), preset="quick", out=tmp_path / "out",
-                         trainers=("ide",), overrides=overrides, reid_epochs=1)
+    return RunRequest(generator="san", factor=2, data=str(tiny_data), preset="quick", out=tmp_path / "out",
+                      trainers=("ide",), overrides=overrides, reid_epochs=1, device="cpu")
+
+
+def test_the_estimate_comes_from_steps_timed_here(tiny_data: Path, tmp_path: Path) -> None:
+    request = _tiny_san(tiny_data, tmp_path)
     plan = plan_run(request, timed_steps=1)
     text = str(plan)
     assert f"estimated time on cpu ({cpu_name()}, {torch.get_num_threads()} threads, fp32)" in text
@@ -114,10 +119,7 @@ def test_the_estimate_comes_from_steps_timed_here(tiny_data: Path, tmp_path: Pat
 def test_the_start_estimate_leaves_the_random_state_and_names_a_cpu_without_bf16(
         tiny_data: Path, tmp_path: Path, monkeypatch, native_bf16: bool) -> None:
     monkeypatch.setattr(reid_bench.run.plan, "native_cpu_bf16", lambda: native_bf16)
-    overrides = parse_overrides(["generator.steps=2", "reid.backbone=tiny", "model.channels=2", "model.blocks=1"],
-                                ("generator", "reid", "model"), {"channels": int, "blocks": int})
-    request = RunRequest(generator="san", factor=2, data=str(tiny_data), preset="quick", out=tmp_path / "out",
-                         trainers=("ide",), overrides=overrides, reid_epochs=1, device="cpu")
+    request = _tiny_san(tiny_data, tmp_path)
     torch.manual_seed(7)
     before = torch.get_rng_state()
     line = start_estimate(request)
