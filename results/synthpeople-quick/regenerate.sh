@@ -68,6 +68,18 @@ reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --region-
       --set reid.siamese_lr=5e-3
   done
 )
+# The main command on a CPU without native bf16 (AVX2 only, where amp=auto trains in fp32), from a cold cache of
+# its own (section E): IDE seeds 1-3, the Siamese of seed 1, the identity control, and the real-only IDE at 64x32
+(
+  export REID_BENCH_CACHE="$data/cache-zen3-fp32"
+  reid-bench run --generator san --factor 3 --seeds 1,2,3 --trainers ide --out "$out/zen3-fp32"
+  reid-bench run --generator san --factor 3 --seeds 1 --out "$out/zen3-fp32"
+  reid-bench run --generator identity --factor 3 --seeds 1,2,3 --trainers ide --out "$out/zen3-fp32"
+  for seed in 1 2 3; do
+    python scripts/plateau.py --out "$out/zen3-fp32/plateau-64x32-seed$seed" --ide 24 --siamese "" --seed "$seed" \
+      --set reid.height=64 --set reid.width=32
+  done
+)
 # Single levers on the paper's pipeline, with the none rows of the same machine
 for levers in "" "--budget epochs" "--generated-share 0.25 --generated-smooth 0.1" "--composite target" \
     "--poses compatible" "--foreground-weight 15" \
@@ -93,4 +105,4 @@ python scripts/generator_quality.py --out "$out/table1" \
 for pairs in test-pairs augmentation-pairs; do reid-bench tables "$out/table1/$pairs"; done
 reid-bench tables "$out" "$out/identity-control" "$out/oracle-control" "$out/ablation"
 # Folders with their own machine's none rows get tables of their own (their keys repeat the main run's)
-for folder in all-generators ablation-levers both-threads; do reid-bench tables "$out/$folder"; done
+for folder in all-generators ablation-levers both-threads zen3-fp32; do reid-bench tables "$out/$folder"; done
