@@ -96,9 +96,14 @@ class RunPlan:
     device: str = ""
     problems: list[str] = field(default_factory=list)
 
+    def time_left(self) -> tuple[float, int]:
+        """The estimated seconds of the stages still to run, and how many of them were not timed."""
+        left = [stage.seconds for stage in self.stages if stage.state != "cached"]
+        return sum(seconds for seconds in left if seconds is not None), sum(seconds is None for seconds in left)
+
     def total_seconds(self) -> float | None:
-        known = [stage.seconds for stage in self.stages if stage.state != "cached"]
-        return None if any(value is None for value in known) else sum(known)
+        total, untimed = self.time_left()
+        return None if untimed else total
 
     def __str__(self) -> str:
         lines = [f"plan of {self.command} (nothing is trained)", f"preset: {self.preset}{self.why}"]
@@ -404,7 +409,7 @@ class _Planner:
                                    config_hash=key + mark)
             rows.append((row, row in done))
         self.plan.rows += rows
-        if rows and len(rows) == len(rankers) and all(there for _, there in rows):
+        if rows and all(there for _, there in rows):  # rows: one per ranker once the model's key is known
             stage.state = "cached"  # the run skips a model whose every row is on record
 
 
@@ -451,11 +456,9 @@ def start_estimate(request: RunRequest) -> str | None:
     """
     with torch.random.fork_rng(devices=[]):
         plan = plan_run(request, timed_steps=1)
-    left = [stage.seconds for stage in plan.stages if stage.state != "cached"]
-    total = sum(seconds for seconds in left if seconds is not None)
+    total, untimed = plan.time_left()  # untimed: e.g. copying images for a generator with no network
     if plan.problems or not total:
         return None
-    untimed = sum(seconds is None for seconds in left)  # e.g. copying images for a generator with no network
     also = f", and {untimed} stage(s) not timed" if untimed else ""
     line = (f"estimated time: ~ {_duration(total)} of training steps on {plan.device}, from one timed step of "
             f"each network (data loading and evaluation come on top{also}; --plan lists each stage)")
